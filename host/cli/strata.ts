@@ -1,0 +1,138 @@
+// The `strata` command line.
+//   strata sim [--scenario NAME|PATH] [--out DIR] [--log-every N] [--quiet]
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { repoRoot } from "../abi.ts";
+import { loadScenario } from "../scenarios/scenario.ts";
+import { Simulation } from "../sim.ts";
+import { CsvRecorder, moduleViews } from "../recorder.ts";
+
+const USAGE = `usage: strata <command> [options]
+
+commands:
+  sim        run a scenario through both firmwares on the emulated pack
+             --scenario NAME|PATH  scenario (default: default; see host/scenarios/)
+             --out DIR             output folder (default: out/<scenario>)
+             --log-every N         log one CSV row every N ticks (default: 10)
+             --quiet               print only the output folder
+  help       this text`;
+
+export class UsageError extends Error {}
+
+export function parseOptions(args: string[], known: Record<string, "value" | "flag">): Map<string, string> {
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--")) throw new UsageError(`unexpected argument '${arg}'`);
+    const name = arg.slice(2);
+    const kind = known[name];
+    if (kind === undefined) throw new UsageError(`unknown option '${arg}'`);
+    if (kind === "flag") {
+      options.set(name, "true");
+    } else {
+      const value = args[++i];
+      if (value === undefined || value.startsWith("--")) throw new UsageError(`option '${arg}' needs a value`);
+      options.set(name, value);
+    }
+  }
+  return options;
+}
+
+function fmt(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
+}
+
+async function sim(args: string[]): Promise<void> {
+  const options = parseOptions(args, { scenario: "value", out: "value", "log-every": "value", quiet: "flag" });
+  const scenario = loadScenario(options.get("scenario") ?? "default");
+  const logEvery = Number(options.get("log-every") ?? "10");
+  if (!Number.isInteger(logEvery) || logEvery < 1) throw new UsageError(`--log-every takes a whole number >= 1, got '${options.get("log-every")}'`);
+  const outDir = resolve(options.get("out") ?? join(repoRoot, "out", scenario.name));
+  const quiet = options.has("quiet");
+
+  const wallStart = performance.now();
+  const simulation = new Simulation(scenario);
+  const recorder = new CsvRecorder(outDir, simulation, logEvery);
+  simulation.run(() => recorder.record());
+  const wall_s = (performance.now() - wallStart) / 1000;
+
+  const c = simulation.controller.exports;
+  const modules = moduleViews(simulation);
+  const traps = simulation.devices().filter((d) => d.trap !== null).map((d) => d.trap!.message);
+  const faults = simulation.devices().map((d) => ({ device: d.name, faults: d.faults.records.length }));
+  const summary = {
+    scenario: scenario.name,
+    simulated_s: simulation.time_s,
+    wall_s,
+    speedup: simulation.time_s / wall_s,
+    pack: {
+      plantVoltage_V: simulation.plant.packVoltage_V(),
+      plantCurrent_A: simulation.plant.packCurrent_A(),
+      controllerVoltage_V: c.packVoltage_mV() / 1000,
+      controllerCurrent_A: c.packCurrent_mA() / 1000,
+      sumOfModules_V: c.sumModuleVoltage_mV() / 1000,
+      modulesEnumerated: c.moduleCount(),
+      modulesFresh: c.freshModuleCount(),
+      minModule: { position: c.minModuleIndex(), voltage_V: c.minModuleVoltage_mV() / 1000 },
+      maxModule: { position: c.maxModuleIndex(), voltage_V: c.maxModuleVoltage_mV() / 1000 },
+    },
+    bus: {
+      frames: simulation.bus.framesDelivered,
+      load: simulation.busLoad(),
+      accepted: c.framesAccepted(),
+      rejected: c.framesRejectedCrc() + c.framesRejectedCounter() + c.framesRejectedLength() + c.framesRejectedSource(),
+    },
+    modules,
+    traps,
+    faults: faults.filter((f) => f.faults > 0),
+  };
+  await recorder.close(summary);
+
+  if (quiet) {
+    console.log(outDir);
+    return;
+  }
+  const lines: string[] = [];
+  lines.push(`Strata simulation '${scenario.name}': ${scenario.description ?? ""}`);
+  lines.push(`  simulated ${fmt(simulation.time_s, 1)} s in ${fmt(wall_s, 2)} s wall (${fmt(summary.speedup, 0)}x real time), ${simulation.nodes.length} nodes + controller`);
+  lines.push(`  pack   plant ${fmt(summary.pack.plantVoltage_V, 3)} V ${fmt(summary.pack.plantCurrent_A, 2)} A | controller ${fmt(summary.pack.controllerVoltage_V, 3)} V ${fmt(summary.pack.controllerCurrent_A, 2)} A | sum of modules ${fmt(summary.pack.sumOfModules_V, 3)} V`);
+  lines.push(`  modules enumerated ${c.moduleCount()}/${scenario.pack.modules}, reporting ${c.freshModuleCount()}; min ${fmt(summary.pack.minModule.voltage_V, 4)} V (address ${c.minModuleIndex() + 1}), max ${fmt(summary.pack.maxModule.voltage_V, 4)} V (address ${c.maxModuleIndex() + 1})`);
+  lines.push(`  bus    ${summary.bus.frames} frames, load ${fmt(summary.bus.load * 100, 2)} %, controller accepted ${summary.bus.accepted}, rejected ${summary.bus.rejected}`);
+  lines.push("");
+  lines.push("  pos  serial        addr   plant V   node V  ctrl V    node A   node degC  plant SOC");
+  for (const m of modules) {
+    lines.push(
+      `  ${String(m.position).padStart(3)}  ${m.serial}  ${String(m.address).padStart(4)}  ${fmt(m.plantVoltage_V, 4).padStart(8)}  ${fmt(m.nodeVoltage_V, 4).padStart(7)}  ${fmt(m.controllerVoltage_V, 4).padStart(6)}  ${fmt(m.nodeCurrent_A, 2).padStart(8)}  ${fmt(m.nodeTemperature_C, 1).padStart(9)}  ${fmt(m.plantSoc * 100, 2).padStart(8)} %`,
+    );
+  }
+  if (traps.length > 0) lines.push("", "  TRAPS:", ...traps.map((t) => `    ${t}`));
+  lines.push("", `  log: ${recorder.path} (${recorder.rows} rows), summary: ${join(outDir, "summary.json")}`);
+  console.log(lines.join("\n"));
+  if (traps.length > 0) process.exitCode = 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "sim":
+        await sim(rest);
+        return process.exitCode === 1 ? 1 : 0;
+      case undefined:
+      case "help":
+      case "--help":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`strata: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    console.error(`strata: ${(err as Error).message}`);
+    return 1;
+  }
+}
+

@@ -1,0 +1,151 @@
+// A device is one firmware instance with its own emulated peripherals: what one MCU on one board
+// is on the bench. Nodes and the controller differ only in their exports and wiring.
+import type { BoardDefinition } from "./boards.ts";
+import { loadFirmwareImage, instantiateFirmware } from "./loader.ts";
+import { AdcPeripheral } from "./peripherals/adc.ts";
+import { GpioPeripheral } from "./peripherals/gpio.ts";
+import { BusPort, type CanBus } from "./peripherals/bus.ts";
+import { FlashPeripheral } from "./peripherals/flash.ts";
+import { ClockPeripheral, type SimClock } from "./peripherals/clock.ts";
+import { FaultPeripheral } from "./peripherals/fault.ts";
+import { BoardConfigPeripheral } from "./peripherals/board.ts";
+
+/** Exports every Strata firmware image has (checked by the built-artifact check). */
+export interface FirmwareExports {
+  init(): void;
+  tick(now_ms: bigint): void;
+  busRxBuffer(): number;
+  busReceive(id: number, length: number, now_ms: bigint): void;
+  framesSent(): number;
+  firmwareVersion(): number;
+  heapTop(): number;
+  heapTopAtInit(): number;
+}
+
+export interface NodeExports extends FirmwareExports {
+  nodeAddress(): number;
+  moduleVoltage_mV(): number;
+  moduleCurrent_mA(): number;
+  moduleTemperature_C(): number;
+  measurementFlags(): number;
+  sendFailures(): number;
+}
+
+export interface ControllerExports extends FirmwareExports {
+  moduleCount(): number;
+  expectedModuleCount(): number;
+  freshModuleCount(): number;
+  packVoltage_mV(): number;
+  packCurrent_mA(): number;
+  sumModuleVoltage_mV(): number;
+  minModuleVoltage_mV(): number;
+  maxModuleVoltage_mV(): number;
+  minModuleIndex(): number;
+  maxModuleIndex(): number;
+  minTemperature_C(): number;
+  maxTemperature_C(): number;
+  moduleVoltage_mV(index: number): number;
+  moduleCurrent_mA(index: number): number;
+  moduleTemperature_C(index: number): number;
+  moduleFlags(index: number): number;
+  moduleSerialLow(index: number): number;
+  moduleSerialHigh(index: number): number;
+  moduleLastSeen_ms(index: number): bigint;
+  framesAccepted(): number;
+  framesRejectedLength(): number;
+  framesRejectedCrc(): number;
+  framesRejectedCounter(): number;
+  framesRejectedSource(): number;
+}
+
+export interface DeviceOptions {
+  name: string;
+  imagePath: string;
+  board: BoardDefinition;
+  clock: SimClock;
+  bus: CanBus;
+  /** Unit-specific board_config values (serial number, pack size). */
+  unitConfig: Record<string, number>;
+  /** Standard-normal generator for sensor noise (from the run's seeded Random). */
+  gaussian?: () => number;
+  flashImage?: Uint8Array;
+}
+
+export class Device<E extends FirmwareExports> {
+  readonly name: string;
+  readonly board: BoardDefinition;
+  readonly adc: AdcPeripheral;
+  readonly gpio: GpioPeripheral;
+  readonly port: BusPort;
+  readonly flash: FlashPeripheral;
+  readonly clockPeripheral: ClockPeripheral;
+  readonly faults: FaultPeripheral;
+  readonly config: BoardConfigPeripheral;
+  readonly unit: Readonly<Record<string, number>>;
+  readonly exports: E;
+  readonly memory: WebAssembly.Memory;
+  /** Set when the firmware trapped: the device is halted, as a real MCU would sit in its fault handler. */
+  trap: Error | null = null;
+  ticks = 0;
+
+  constructor(options: DeviceOptions) {
+    this.name = options.name;
+    this.board = options.board;
+    this.adc = new AdcPeripheral(options.board, options.gaussian);
+    this.gpio = new GpioPeripheral();
+    this.port = new BusPort(options.bus, options.name, options.board.bus.txQueueFrames);
+    this.flash = new FlashPeripheral(options.board, options.flashImage);
+    this.clockPeripheral = new ClockPeripheral(options.clock);
+    this.faults = new FaultPeripheral(options.clock);
+    this.config = new BoardConfigPeripheral(options.board, options.unitConfig);
+    this.unit = { ...options.unitConfig };
+    const image = loadFirmwareImage(options.imagePath);
+    const instance = instantiateFirmware<E>(image, [
+      this.adc, this.gpio, this.port, this.flash, this.clockPeripheral, this.faults, this.config,
+    ]);
+    this.exports = instance.exports;
+    this.memory = instance.memory;
+    this.port.onReceive((id, data, time_us) => this.receive(id, data, time_us));
+  }
+
+  private guard(action: () => void): void {
+    if (this.trap !== null) return;
+    try {
+      action();
+    } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) this.trap = new Error(`${this.name} trapped: ${err.message}`);
+      else throw err;
+    }
+  }
+
+  init(): void {
+    this.guard(() => this.exports.init());
+  }
+
+  tick(now_ms: number): void {
+    this.ticks++;
+    this.guard(() => this.exports.tick(BigInt(now_ms)));
+  }
+
+  private receive(id: number, data: Uint8Array, time_us: number): void {
+    this.guard(() => {
+      new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8).set(data);
+      this.exports.busReceive(id | 0, data.length, BigInt(Math.floor(time_us / 1000)));
+    });
+  }
+
+  /** The unit's 48-bit serial number as 12 hex digits. */
+  serial(): string {
+    const high = (this.unit["UNIT_SERIAL_HIGH"] ?? 0) >>> 0;
+    const low = (this.unit["UNIT_SERIAL_LOW"] ?? 0) >>> 0;
+    return high.toString(16).padStart(4, "0") + low.toString(16).padStart(8, "0");
+  }
+
+  /** Bytes allocated since init() sealed the heap; must stay 0. */
+  heapGrowthSinceInit(): number {
+    return this.exports.heapTop() - this.exports.heapTopAtInit();
+  }
+}
+
+export type NodeDevice = Device<NodeExports>;
+export type ControllerDevice = Device<ControllerExports>;

@@ -1,0 +1,86 @@
+// Loads a firmware image and links it against emulated peripherals through the HAL ABI table.
+import { readFileSync, existsSync, statSync } from "node:fs";
+import { instantiateSync } from "@assemblyscript/loader";
+import { loadAbi, wasm3Signature, type HalAbi } from "./abi.ts";
+import type { Peripheral, HalImport, MemoryAccess } from "./peripherals/types.ts";
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/** A compiled firmware image; one image may be instantiated for many devices. */
+export interface FirmwareImage {
+  path: string;
+  module: WebAssembly.Module;
+  bytes: number;
+}
+
+const cache = new Map<string, FirmwareImage>();
+
+/** Reads and compiles a .wasm file, with an error naming the file and the reason when it cannot. */
+export function loadFirmwareImage(path: string): FirmwareImage {
+  const cached = cache.get(path);
+  if (cached !== undefined && statSync(path).size === cached.bytes) return cached;
+  if (!existsSync(path)) throw new Error(`firmware image ${path} not found (run \`npm run build\` first)`);
+  const bytes = readFileSync(path);
+  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new Error(`firmware image ${path} is not a WebAssembly module (bad magic number, ${bytes.length} bytes)`);
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(bytes);
+  } catch (err) {
+    throw new Error(`firmware image ${path} is malformed: ${(err as Error).message}`);
+  }
+  const image = { path, module, bytes: bytes.length };
+  cache.set(path, image);
+  return image;
+}
+
+/** Builds the "hal" import object from the peripherals, checking it against the ABI. */
+export function linkHal(abi: HalAbi, peripherals: Peripheral[], memory: MemoryAccess): Record<string, HalImport> {
+  const byGroup = new Map<string, Record<string, HalImport>>();
+  for (const p of peripherals) byGroup.set(p.group, p.imports(memory));
+  const hal: Record<string, HalImport> = {};
+  for (const fn of abi.functions) {
+    const provided = byGroup.get(fn.group)?.[fn.name];
+    if (provided === undefined) throw new Error(`no peripheral provides hal.${fn.name} ${wasm3Signature(fn)} (group '${fn.group}')`);
+    if (provided.length !== fn.params.length) {
+      throw new Error(`hal.${fn.name} takes ${fn.params.length} arguments in the ABI, the ${fn.group} peripheral takes ${provided.length}`);
+    }
+    hal[fn.name] = provided;
+  }
+  return hal;
+}
+
+/** Raised when a firmware calls fault_abort and traps. */
+export class FirmwareTrap extends Error {}
+
+export interface FirmwareInstance<E> {
+  exports: E;
+  memory: WebAssembly.Memory;
+}
+
+/**
+ * Instantiates an image with the peripherals' imports. Every import the image declares must be in
+ * the ABI; anything else is refused before instantiation, naming the import.
+ */
+export function instantiateFirmware<E>(image: FirmwareImage, peripherals: Peripheral[]): FirmwareInstance<E> {
+  const abi = loadAbi();
+  for (const imp of WebAssembly.Module.imports(image.module)) {
+    if (imp.module !== abi.module || imp.kind !== "function" || !abi.functions.some((f) => f.name === imp.name)) {
+      throw new Error(`firmware image ${image.path} imports ${imp.module}.${imp.name} (${imp.kind}), which is not in the HAL ABI`);
+    }
+  }
+  let memory: WebAssembly.Memory | null = null;
+  const access: MemoryAccess = {
+    bytes: () => {
+      if (memory === null) throw new Error("firmware memory accessed before instantiation");
+      return new Uint8Array(memory.buffer);
+    },
+  };
+  const hal = linkHal(abi, peripherals, access);
+  const { exports } = instantiateSync(image.module, { [abi.module]: hal });
+  const exported = exports as unknown as Record<string, unknown>;
+  if (!(exported["memory"] instanceof WebAssembly.Memory)) throw new Error(`firmware image ${image.path} does not export its memory`);
+  memory = exported["memory"];
+  return { exports: exports as unknown as E, memory };
+}

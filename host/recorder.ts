@@ -1,0 +1,95 @@
+// The run log: one CSV row per recorded step with the plant's truth beside what the firmware
+// reports, plus a JSON summary at the end. Columns are documented in docs/scenarios.md.
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
+import { join } from "node:path";
+import type { Simulation } from "./sim.ts";
+
+export interface ModuleView {
+  position: number;
+  serial: string;
+  address: number;
+  plantVoltage_V: number;
+  plantSoc: number;
+  plantTemperature_C: number;
+  nodeVoltage_V: number;
+  nodeCurrent_A: number;
+  nodeTemperature_C: number;
+  controllerVoltage_V: number;
+  controllerTemperature_C: number;
+}
+
+export function moduleViews(sim: Simulation): ModuleView[] {
+  const c = sim.controller.exports;
+  return sim.nodes.map((node, i) => {
+    const index = sim.controllerIndexOf(node);
+    return {
+      position: i,
+      serial: node.serial(),
+      address: node.exports.nodeAddress(),
+      plantVoltage_V: sim.plant.moduleVoltage_V(i),
+      plantSoc: sim.plant.moduleSoc(i),
+      plantTemperature_C: sim.plant.moduleTemperature_C(i),
+      nodeVoltage_V: node.exports.moduleVoltage_mV() / 1000,
+      nodeCurrent_A: node.exports.moduleCurrent_mA() / 1000,
+      nodeTemperature_C: node.exports.moduleTemperature_C(),
+      controllerVoltage_V: c.moduleVoltage_mV(index) / 1000,
+      controllerTemperature_C: c.moduleTemperature_C(index),
+    };
+  });
+}
+
+export class CsvRecorder {
+  private readonly stream: WriteStream;
+  readonly path: string;
+  rows = 0;
+
+  constructor(readonly outDir: string, private readonly sim: Simulation, private readonly every: number) {
+    mkdirSync(outDir, { recursive: true });
+    this.path = join(outDir, "run.csv");
+    this.stream = createWriteStream(this.path);
+    const header = [
+      "time_s", "plant_pack_current_A", "plant_pack_voltage_V",
+      "ctrl_pack_current_A", "ctrl_pack_voltage_V", "ctrl_sum_module_voltage_V",
+      "ctrl_min_module_voltage_V", "ctrl_max_module_voltage_V", "ctrl_fresh_modules", "bus_load",
+    ];
+    for (let i = 0; i < sim.plant.moduleCount; i++) {
+      header.push(`plant_soc_${i}`, `plant_voltage_V_${i}`, `plant_temperature_C_${i}`, `ctrl_voltage_V_${i}`, `ctrl_temperature_C_${i}`);
+    }
+    this.stream.write(header.join(",") + "\n");
+  }
+
+  record(): void {
+    const sim = this.sim;
+    if (sim.steps % this.every !== 0) return;
+    const c = sim.controller.exports;
+    const row: (number | string)[] = [
+      sim.time_s.toFixed(3),
+      sim.plant.packCurrent_A().toFixed(4),
+      sim.plant.packVoltage_V().toFixed(5),
+      (c.packCurrent_mA() / 1000).toFixed(4),
+      (c.packVoltage_mV() / 1000).toFixed(5),
+      (c.sumModuleVoltage_mV() / 1000).toFixed(5),
+      (c.minModuleVoltage_mV() / 1000).toFixed(5),
+      (c.maxModuleVoltage_mV() / 1000).toFixed(5),
+      c.freshModuleCount(),
+      sim.busLoad().toFixed(5),
+    ];
+    for (let i = 0; i < sim.nodes.length; i++) {
+      const index = sim.controllerIndexOf(sim.nodes[i]!);
+      row.push(
+        sim.plant.moduleSoc(i).toFixed(6),
+        sim.plant.moduleVoltage_V(i).toFixed(5),
+        sim.plant.moduleTemperature_C(i).toFixed(3),
+        (c.moduleVoltage_mV(index) / 1000).toFixed(5),
+        c.moduleTemperature_C(index).toFixed(2),
+      );
+    }
+    this.stream.write(row.join(",") + "\n");
+    this.rows++;
+  }
+
+  async close(summary: object): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    writeFileSync(join(this.outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  }
+}

@@ -1,0 +1,160 @@
+// The run loop: advance the plant, let the peripherals sample it, tick every firmware, deliver the
+// bus frames, record. Every device shares one simulated clock; everything random comes from the
+// scenario's seed.
+import { join } from "node:path";
+import { repoRoot } from "./abi.ts";
+import { loadBoard, type BoardDefinition } from "./boards.ts";
+import { Random } from "./random.ts";
+import { SimClock } from "./peripherals/clock.ts";
+import { CanBus } from "./peripherals/bus.ts";
+import { Net } from "./peripherals/gpio.ts";
+import { Device, type NodeExports, type ControllerExports, type NodeDevice, type ControllerDevice } from "./devices.ts";
+import { LinearPack } from "./plant/linear.ts";
+import type { PackPlant } from "./plant/types.ts";
+import type { Scenario } from "./scenarios/scenario.ts";
+
+export const defaultImages = {
+  node: join(repoRoot, "build", "node.wasm"),
+  controller: join(repoRoot, "build", "controller.wasm"),
+};
+
+export interface SimulationOptions {
+  nodeImage?: string;
+  controllerImage?: string;
+}
+
+export function createPlant(scenario: Scenario): PackPlant {
+  const p = scenario.pack;
+  return new LinearPack({
+    modules: p.modules,
+    capacity_Ah: p.capacity_Ah,
+    ocvEmpty_V: p.ocvEmpty_V,
+    ocvFull_V: p.ocvFull_V,
+    resistance_Ohm: p.resistance_mOhm / 1000,
+    initialSoc: p.initialSoc,
+    temperature_C: p.temperature_C,
+  });
+}
+
+export class Simulation {
+  readonly clock = new SimClock();
+  readonly bus: CanBus;
+  readonly random: Random;
+  readonly plant: PackPlant;
+  readonly nodeBoard: BoardDefinition;
+  readonly controllerBoard: BoardDefinition;
+  /** nodes[i] sits at physical position i of the series string (0 = next to the controller). */
+  readonly nodes: NodeDevice[] = [];
+  readonly controller: ControllerDevice;
+  readonly tickPeriod_ms: number;
+  steps = 0;
+
+  constructor(readonly scenario: Scenario, options: SimulationOptions = {}) {
+    this.random = new Random(scenario.seed);
+    this.nodeBoard = loadBoard(scenario.boards.node);
+    this.controllerBoard = loadBoard(scenario.boards.controller);
+    if (this.nodeBoard.role !== "node") throw new Error(`board ${this.nodeBoard.name} is a ${this.nodeBoard.role} board, not a node board`);
+    if (this.controllerBoard.role !== "controller") throw new Error(`board ${this.controllerBoard.name} is not a controller board`);
+    if (this.nodeBoard.bus.bitrate_bps !== this.controllerBoard.bus.bitrate_bps) {
+      throw new Error(`node and controller boards disagree on the bus bit rate (${this.nodeBoard.bus.bitrate_bps} vs ${this.controllerBoard.bus.bitrate_bps})`);
+    }
+    this.tickPeriod_ms = this.nodeBoard.tickPeriod_ms;
+    this.bus = new CanBus(this.nodeBoard.bus.bitrate_bps, this.clock);
+    this.plant = createPlant(scenario);
+    const gaussian = (): number => this.random.gaussian();
+
+    this.controller = new Device<ControllerExports>({
+      name: "controller",
+      imagePath: options.controllerImage ?? defaultImages.controller,
+      board: this.controllerBoard,
+      clock: this.clock,
+      bus: this.bus,
+      unitConfig: { UNIT_SERIAL_LOW: this.random.nextUint32(), UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff, MODULES_IN_SERIES: scenario.pack.modules },
+      gaussian,
+    });
+    const plant = this.plant;
+    this.controller.adc.connect("PACK_VOLTAGE", () => plant.packVoltage_V());
+    this.controller.adc.connect("LINK_VOLTAGE", () => plant.packVoltage_V());
+    this.controller.adc.connect("PACK_CURRENT", () => plant.packCurrent_A());
+
+    // The daisy chain: controller select-out -> node 0 select-in, node i select-out -> node i+1 select-in.
+    let upstream = new Net("chain-0");
+    this.controller.gpio.connectOutput("CHAIN_SELECT_OUT", upstream);
+    const usedSerials = new Set<number>();
+    for (let i = 0; i < scenario.pack.modules; i++) {
+      let serialLow: number;
+      do serialLow = this.random.nextUint32(); while (usedSerials.has(serialLow));
+      usedSerials.add(serialLow);
+      const node = new Device<NodeExports>({
+        name: `node-${i}`,
+        imagePath: options.nodeImage ?? defaultImages.node,
+        board: this.nodeBoard,
+        clock: this.clock,
+        bus: this.bus,
+        unitConfig: { UNIT_SERIAL_LOW: serialLow, UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff },
+        gaussian,
+      });
+      node.adc.connect("MODULE_VOLTAGE", () => plant.moduleVoltage_V(i));
+      node.adc.connect("MODULE_CURRENT", () => plant.moduleCurrent_A(i));
+      node.adc.connect("MODULE_TEMPERATURE", () => plant.moduleTemperature_C(i));
+      node.adc.connect("BOARD_TEMPERATURE", () => plant.moduleTemperature_C(i));
+      node.gpio.connectInput("CHAIN_SELECT_IN", upstream);
+      upstream = new Net(`chain-${i + 1}`);
+      node.gpio.connectOutput("CHAIN_SELECT_OUT", upstream);
+      this.nodes.push(node);
+    }
+    this.controller.init();
+    for (const node of this.nodes) node.init();
+  }
+
+  /** Pack current the load asks for at a time, A (positive = discharge). */
+  loadCurrent_A(): number {
+    return this.scenario.load.cRate * this.scenario.pack.capacity_Ah;
+  }
+
+  /**
+   * One tick period: the plant advances with the load held over the period; at its end every node
+   * samples and ticks; their frames cross the bus; the controller ticks half a period later (its
+   * collection window), then the bus carries what the controller sent.
+   */
+  step(): void {
+    const dt_ms = this.tickPeriod_ms;
+    this.plant.step(this.loadCurrent_A(), dt_ms / 1000, this.scenario.ambient_C);
+    this.clock.advance_us(dt_ms * 1000);
+    const start_us = this.clock.now_us;
+    const now_ms = this.clock.now_ms;
+    for (const node of this.nodes) node.tick(now_ms);
+    this.bus.run(start_us + (dt_ms * 1000) / 2);
+    this.clock.advance_us((dt_ms * 1000) / 2);
+    this.controller.tick(this.clock.now_ms);
+    this.bus.run(start_us + dt_ms * 1000);
+    this.clock.now_us = start_us;
+    this.steps++;
+  }
+
+  get time_s(): number {
+    return this.clock.now_us / 1e6;
+  }
+
+  /** Steps until the scenario's duration, calling onStep after each step. */
+  run(onStep?: (sim: Simulation) => void): void {
+    const total = Math.round((this.scenario.duration_s * 1000) / this.tickPeriod_ms);
+    while (this.steps < total) {
+      this.step();
+      onStep?.(this);
+    }
+  }
+
+  busLoad(): number {
+    return this.clock.now_us > 0 ? this.bus.busy_us / this.clock.now_us : 0;
+  }
+
+  /** Controller module index that reports a node's address (address 1 is index 0). */
+  controllerIndexOf(node: NodeDevice): number {
+    return node.exports.nodeAddress() - 1;
+  }
+
+  devices(): Device<NodeExports | ControllerExports>[] {
+    return [this.controller as Device<NodeExports | ControllerExports>, ...this.nodes];
+  }
+}
