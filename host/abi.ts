@@ -103,3 +103,57 @@ export function renderAssemblyAbi(abi: HalAbi): string {
   out.push(enumBlock("FaultCode", abi.faultCodes), "");
   return out.join("\n");
 }
+
+const DOC_BEGIN = "<!-- BEGIN GENERATED FROM assembly/hal/abi.json (npm run gen:hal) -->";
+const DOC_END = "<!-- END GENERATED -->";
+
+function enumTable(entries: AbiEnumEntry[], withUnit: boolean): string {
+  const head = withUnit ? "| name | value | unit | meaning |\n|---|---|---|---|" : "| name | value | meaning |\n|---|---|---|";
+  const rows = entries.map((e) => withUnit
+    ? `| \`${e.name}\` | ${e.value} | ${e.unit ?? ""} | ${e.doc} |`
+    : `| \`${e.name}\` | ${e.value} | ${e.direction !== undefined ? `(${e.direction}) ` : ""}${e.doc} |`);
+  return [head, ...rows].join("\n");
+}
+
+/** The reference tables of docs/hal-abi.md, generated so the doc cannot drift from the ABI. */
+export function renderAbiDocTables(abi: HalAbi): string {
+  const fns = abi.functions.map((f) => {
+    const params = f.params.map(([n, t]) => `${n}: ${t}`).join(", ");
+    return `| ${f.group} | \`${f.name}(${params})${f.result !== null ? `: ${f.result}` : ""}\` | \`${wasm3Signature(f)}\` | ${f.doc} |`;
+  });
+  return [
+    DOC_BEGIN,
+    `ABI version ${abi.abiVersion}, import module \`"${abi.module}"\`.`,
+    "",
+    "### Functions",
+    "",
+    "| group | import | wasm3 signature | contract |",
+    "|---|---|---|---|",
+    ...fns,
+    "",
+    "### ADC channels (`adc_read`)",
+    "",
+    enumTable(abi.adcChannels, false),
+    "",
+    "### GPIO pins (`gpio_read`, `gpio_write`)",
+    "",
+    enumTable(abi.gpioPins, false),
+    "",
+    "### Board constants (`board_config`)",
+    "",
+    enumTable(abi.configKeys, true),
+    "",
+    "### Fault codes (`fault_report`, `fault_abort`)",
+    "",
+    enumTable(abi.faultCodes, false),
+    DOC_END,
+  ].join("\n");
+}
+
+/** Replaces the generated section of a markdown text; throws when the markers are missing. */
+export function replaceGeneratedSection(markdown: string, section: string): string {
+  const begin = markdown.indexOf(DOC_BEGIN);
+  const end = markdown.indexOf(DOC_END);
+  if (begin < 0 || end < begin) throw new Error("docs/hal-abi.md lacks the generated-section markers");
+  return markdown.slice(0, begin) + section + markdown.slice(end + DOC_END.length);
+}

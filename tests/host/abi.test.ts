@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { loadAbi, renderAssemblyAbi, repoRoot, wasm3Signature, abiPath } from "../../host/abi.ts";
+import { loadAbi, renderAssemblyAbi, renderAbiDocTables, repoRoot, wasm3Signature, abiPath } from "../../host/abi.ts";
 import { linkHal } from "../../host/loader.ts";
 import { SimClock, ClockPeripheral } from "../../host/peripherals/clock.ts";
 import { AdcPeripheral } from "../../host/peripherals/adc.ts";
@@ -54,4 +54,9 @@ test("the emulated peripherals provide every ABI function with its arity", () =>
   const hal = linkHal(loadAbi(), peripherals, memory);
   assert.deepEqual(Object.keys(hal).sort(), loadAbi().functions.map((f) => f.name).sort());
   assert.throws(() => linkHal(loadAbi(), peripherals.filter((p) => p.group !== "flash"), memory), /no peripheral provides hal\.flash_read/);
+});
+
+test("docs/hal-abi.md carries the tables abi.json generates", () => {
+  const doc = readFileSync(join(repoRoot, "docs", "hal-abi.md"), "utf8");
+  assert.ok(doc.includes(renderAbiDocTables(loadAbi())), "run `npm run gen:hal` after editing assembly/hal/abi.json");
 });
