@@ -2,7 +2,9 @@
 // process so the compiler starts once. Usage: tsx host/tools/build.ts [node|controller ...]
 import asc from "assemblyscript/asc";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { repoRoot } from "../abi.ts";
+import { checkWasm, profileFor } from "./wasm-check.ts";
 
 export const FIRMWARE_IMAGES = ["node", "controller"] as const;
 export type FirmwareImage = (typeof FIRMWARE_IMAGES)[number];
@@ -16,6 +18,14 @@ export async function buildImage(image: FirmwareImage, variant: "release" | "deb
     { stderr: { write: (s: string | Uint8Array) => { errorText += String(s); return true; } } as never },
   );
   if (error) throw new Error(`firmware build ${target} failed:\n${errorText || error.message}`);
+  if (variant === "release") {
+    // The release image is what an MCU runs: it must pass the wasm3 profile, the ABI and its budget.
+    const path = join(repoRoot, "build", `${image}.wasm`);
+    const { violations } = checkWasm(readFileSync(path), profileFor(image));
+    if (violations.length > 0) {
+      throw new Error(`firmware image ${path} breaks the MCU profile:\n${violations.map((v) => `  [${v.rule}] ${v.message}`).join("\n")}`);
+    }
+  }
 }
 
 async function main(): Promise<void> {
