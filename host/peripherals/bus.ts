@@ -1,9 +1,13 @@
-// The module bus: a CAN 2.0B medium shared by every device, and one port (transmit queue plus the
-// HAL imports) per device. Frames arbitrate by identifier (lowest wins, as dominant bits do), take
-// their worst-case stuffed length on the wire, and reach every other port when they complete.
+// The module bus: a CAN 2.0B medium shared by every device, and one port (transmit queue, error
+// counters and the HAL imports) per device. Frames arbitrate by identifier (lowest wins, as dominant
+// bits do), take their stuffed length on the wire (worst case after Davis et al. 2007, or the exact
+// stuff bits of their bit pattern) and reach every other port when they complete. Errors follow
+// the fault confinement rules of ISO 11898-1: error frames, automatic retransmission, TEC/REC,
+// error-passive and bus-off with recovery.
 import type { Peripheral, HalImport, MemoryAccess } from "./types.ts";
 import { checkedView } from "./types.ts";
 import type { SimClock } from "./clock.ts";
+import type { Random } from "../random.ts";
 
 export interface Frame {
   id: number;
@@ -24,19 +28,162 @@ export function worstCaseFrameBits(dataBytes: number, extendedId = true): number
   return g + 8 * dataBytes + 13 + Math.floor((g + 8 * dataBytes - 1) / 4);
 }
 
+/** CRC delimiter, ACK slot, ACK delimiter, 7-bit end of frame, 3-bit intermission: never stuffed. */
+export const FRAME_TRAILER_BITS = 13;
+/** Error frame (ISO 11898-1): 6-bit error flag, up to 6 bits of other nodes' flags, 8-bit delimiter, then the 3-bit intermission. */
+export const ERROR_FLAG_BITS = 6;
+export const ERROR_FLAG_ECHO_MAX_BITS = 6;
+export const ERROR_DELIMITER_BITS = 8;
+export const INTERMISSION_BITS = 3;
+/** An error-passive node that has transmitted waits this long after the intermission before it may transmit again. */
+export const SUSPEND_TRANSMISSION_BITS = 8;
+/** Bus-off recovery: 128 occurrences of 11 consecutive recessive bits (ISO 11898-1 fault confinement). */
+export const BUS_OFF_RECOVERY_BITS = 128 * 11;
+/** TEC or REC at or above this makes a node error-passive. */
+export const ERROR_PASSIVE_LIMIT = 128;
+/** TEC above this puts a node bus-off. */
+export const BUS_OFF_LIMIT = 255;
+
+/** CAN CRC-15 (ISO 11898-1: generator x^15+x^14+x^10+x^8+x^7+x^4+x^3+1 = 0x4599, initial 0) over a bit sequence. */
+export function crc15(bits: readonly number[]): number {
+  let crc = 0;
+  for (const bit of bits) {
+    const next = (bit ^ (crc >> 14)) & 1;
+    crc = (crc << 1) & 0x7fff;
+    if (next !== 0) crc ^= 0x4599;
+  }
+  return crc;
+}
+
+function pushBits(bits: number[], value: number, count: number): void {
+  for (let i = count - 1; i >= 0; i--) bits.push(Math.floor(value / 2 ** i) % 2);
+}
+
+/**
+ * The bits of a data frame from start of frame to the end of the CRC sequence, before stuffing
+ * (ISO 11898-1 frame format). Extended: SOF, base id (11), SRR=1, IDE=1, id extension (18), RTR=0,
+ * r1, r0, DLC (4), data, CRC (15). Standard: SOF, id (11), RTR=0, IDE=0, r0, DLC, data, CRC.
+ * Dominant is 0.
+ */
+export function unstuffedFrameBits(id: number, data: Uint8Array, extendedId = true): number[] {
+  const bits: number[] = [0];
+  if (extendedId) {
+    pushBits(bits, Math.floor(id / 2 ** 18) & 0x7ff, 11);
+    bits.push(1, 1);
+    pushBits(bits, id % 2 ** 18, 18);
+    bits.push(0, 0, 0);
+  } else {
+    pushBits(bits, id & 0x7ff, 11);
+    bits.push(0, 0, 0);
+  }
+  pushBits(bits, data.length, 4);
+  for (const byte of data) pushBits(bits, byte, 8);
+  pushBits(bits, crc15(bits), 15);
+  return bits;
+}
+
+/** Stuff bits a transmitter inserts: one of opposite value after every five equal bits, stuff bits included in the count. */
+export function stuffBitCount(bits: readonly number[]): number {
+  let last = -1;
+  let run = 0;
+  let stuffed = 0;
+  for (const bit of bits) {
+    if (bit === last) run++;
+    else {
+      last = bit;
+      run = 1;
+    }
+    if (run === 5) {
+      stuffed++;
+      last = 1 - bit;
+      run = 1;
+    }
+  }
+  return stuffed;
+}
+
+/** Exact length in bits of one frame on the wire, interframe space included (comparable with worstCaseFrameBits). */
+export function exactFrameBits(id: number, data: Uint8Array, extendedId = true): number {
+  const bits = unstuffedFrameBits(id, data, extendedId);
+  return bits.length + stuffBitCount(bits) + FRAME_TRAILER_BITS;
+}
+
+/**
+ * When a fault hits a frame. Every field is optional: `match` narrows the frames that count, then a
+ * frame is hit when its ordinal among the matching frames is in `frames`, or with `probability`.
+ */
+export interface FrameFault {
+  /** Chance (0..1) that a matching frame is hit; needs the bus's seeded Random. */
+  probability?: number;
+  /** Ordinals (0-based) among matching frames that are hit: [0, 3] hits the first and the fourth. */
+  frames?: readonly number[];
+  /** Only frames for which this returns true count. Default: every frame. */
+  match?: (frame: Frame) => boolean;
+}
+
+/** Payload corruption that the CAN CRC does not catch (e.g. inside a gateway or a controller's RAM). */
+export interface PayloadCorruption extends FrameFault {
+  /** Byte to corrupt; default a random byte of the frame. */
+  byte?: number;
+  /** Bit (0 = LSB) to flip; default a random bit. */
+  bit?: number;
+}
+
+/** A babbling node: floods one frame at a fixed interval whatever its firmware queued. */
+export interface Babble {
+  id: number;
+  data: Uint8Array;
+  /** Time between the starts of two babble frames, µs; 0 floods back to back. */
+  interval_us: number;
+  start_us?: number;
+  stop_us?: number;
+}
+
+export type ErrorState = "error-active" | "error-passive" | "bus-off";
+const ERROR_STATE_CODE: Record<ErrorState, number> = { "error-active": 0, "error-passive": 1, "bus-off": 2 };
+
 export type Tamper = (frame: Frame) => Frame | null;
+export type StuffingModel = "worst-case" | "exact";
+
+interface Candidate {
+  frame: Frame;
+  ready_us: number;
+  babble: boolean;
+}
+
+interface PendingDelivery {
+  time_us: number;
+  port: BusPort;
+  frame: Frame;
+}
 
 export class CanBus {
   readonly ports: BusPort[] = [];
   private freeAt_us = 0;
+  /** Time the shared wire was occupied (frames and error frames), µs: the bus load numerator. */
   busy_us = 0;
+  /** Part of busy_us spent on destroyed frames and their error frames, µs. */
+  errorBusy_us = 0;
   framesDelivered = 0;
+  errorFrames = 0;
+  payloadCorruptions = 0;
   /** Time of the frame being delivered, so a frame sent from inside busReceive is queued then. */
   deliveryTime_us: number | null = null;
-  /** Fault knob: sees every frame on the wire; return null to drop it or a changed frame. */
+  /** Fault knob: sees every frame that completes on the wire; return null to drop it or a changed frame. */
   tamper: Tamper | null = null;
+  /** Fault knob: frames hit on the wire are destroyed by an error frame and retransmitted (CRC or bit error). */
+  wireErrors: FrameFault | null = null;
+  /** Fault knob: payload bits flipped in a way the CAN CRC does not catch. */
+  payloadCorruption: PayloadCorruption | null = null;
+  /** Error flag superposition counted per error frame (0..6); the worst case by default. */
+  errorEchoBits = ERROR_FLAG_ECHO_MAX_BITS;
+  /** Frame length model: Davis et al. worst case (default) or the exact stuff bits of each frame. */
+  stuffing: StuffingModel = "worst-case";
+  private readonly faultCounts = new WeakMap<FrameFault, number>();
+  private readonly pending: PendingDelivery[] = [];
 
-  constructor(readonly bitrate_bps: number, private readonly clock: SimClock) {
+  /** random: the run's seeded generator, needed only by probabilistic fault knobs. */
+  constructor(readonly bitrate_bps: number, private readonly clock: SimClock, public random: Random | null = null) {
     if (!(bitrate_bps > 0)) throw new Error(`bus bit rate must be positive, got ${bitrate_bps}`);
   }
 
@@ -48,50 +195,198 @@ export class CanBus {
     return this.deliveryTime_us ?? this.clock.now_us;
   }
 
-  frameDuration_us(frame: Frame): number {
-    return (worstCaseFrameBits(frame.data.length) * 1e6) / this.bitrate_bps;
+  bitTime_us(): number {
+    return 1e6 / this.bitrate_bps;
   }
 
-  /** Transmits queued frames whose transmission starts before until_us, delivering each at its end. */
+  /** Length of a frame on the wire in bits, interframe space included, under the stuffing model. */
+  frameBits(frame: Frame): number {
+    return this.stuffing === "exact" ? exactFrameBits(frame.id, frame.data) : worstCaseFrameBits(frame.data.length);
+  }
+
+  frameDuration_us(frame: Frame): number {
+    return this.frameBits(frame) * this.bitTime_us();
+  }
+
+  /** Transmits and delivers everything that starts before until_us, in time order. */
   run(until_us: number): void {
     for (;;) {
-      let earliest = Infinity;
-      for (const port of this.ports) {
-        const head = port.head();
-        if (head !== null) earliest = Math.min(earliest, Math.max(this.freeAt_us, head.queued_us));
+      const delivery = this.pending[0];
+      const delivery_us = delivery?.time_us ?? Infinity;
+      const next = this.nextTransmission();
+      const start_us = next?.start_us ?? Infinity;
+      if (Math.min(delivery_us, start_us) >= until_us) return;
+      if (delivery !== undefined && delivery_us <= start_us) {
+        this.pending.shift();
+        this.deliver(delivery.port, delivery.frame, delivery.time_us);
+        continue;
       }
-      if (earliest === Infinity || earliest >= until_us) return;
-      // Arbitration: among the frames pending when the bus goes idle, the lowest identifier wins.
-      let winner: BusPort | null = null;
-      let winnerId = Infinity;
-      for (const port of this.ports) {
-        const head = port.head();
-        if (head !== null && head.queued_us <= earliest && head.id < winnerId) {
-          winner = port;
-          winnerId = head.id;
-        }
+      if (next !== null) this.transmit(next.segment, next.start_us, until_us);
+    }
+  }
+
+  /**
+   * The wire segments and the earliest time a transmission can start on each: the connected ports
+   * share the bus; a disconnected port is alone on its own stub (it still transmits, unheard).
+   */
+  private nextTransmission(): { segment: BusPort[] | BusPort; start_us: number } | null {
+    let best: { segment: BusPort[] | BusPort; start_us: number } | null = null;
+    const connected: BusPort[] = [];
+    let mainReady = Infinity;
+    for (const port of this.ports) {
+      const candidate = port.candidate();
+      if (port.connected) {
+        connected.push(port);
+        if (candidate !== null) mainReady = Math.min(mainReady, candidate.ready_us);
+      } else if (candidate !== null) {
+        const start = Math.max(port.stubFreeAt_us, candidate.ready_us);
+        if (best === null || start < best.start_us) best = { segment: port, start_us: start };
       }
-      if (winner === null) return;
-      const frame = winner.pop();
-      const end = earliest + this.frameDuration_us(frame);
-      this.freeAt_us = end;
-      this.busy_us += end - earliest;
-      const delivered = this.tamper === null ? frame : this.tamper(frame);
-      if (delivered === null) continue;
-      this.deliveryTime_us = end;
-      try {
-        for (const port of this.ports) {
-          if (port !== frame.sender) port.receive(delivered, end);
-        }
-      } finally {
-        this.deliveryTime_us = null;
+    }
+    if (mainReady !== Infinity) {
+      const start = Math.max(this.freeAt_us, mainReady);
+      if (best === null || start <= best.start_us) best = { segment: connected, start_us: start };
+    }
+    return best;
+  }
+
+  private fires(fault: FrameFault | null, frame: Frame): boolean {
+    if (fault === null) return false;
+    if (fault.match !== undefined && !fault.match(frame)) return false;
+    const ordinal = this.faultCounts.get(fault) ?? 0;
+    this.faultCounts.set(fault, ordinal + 1);
+    if (fault.frames?.includes(ordinal) === true) return true;
+    const p = fault.probability ?? 0;
+    return p > 0 && this.uniform() < p;
+  }
+
+  private uniform(): number {
+    if (this.random === null) throw new Error("a probabilistic bus fault needs the run's seeded Random: new CanBus(bitrate, clock, random)");
+    return this.random.next();
+  }
+
+  private transmit(segment: BusPort[] | BusPort, start_us: number, until_us: number): void {
+    const ports = Array.isArray(segment) ? segment : [segment];
+    const shared = Array.isArray(segment);
+    for (const port of ports) port.refresh(start_us);
+    // Arbitration: among the frames pending when the wire goes idle, the lowest identifier wins.
+    let winner: BusPort | null = null;
+    let chosen: Candidate | null = null;
+    for (const port of ports) {
+      const candidate = port.candidate();
+      if (candidate !== null && candidate.ready_us <= start_us && (chosen === null || candidate.frame.id < chosen.frame.id)) {
+        winner = port;
+        chosen = candidate;
       }
-      this.framesDelivered++;
+    }
+    if (winner === null || chosen === null) return;
+    const frame = chosen.frame;
+    const receivers = ports.filter((p) => p !== winner && p.errorState !== "bus-off");
+    const bitTime = this.bitTime_us();
+    const bits = this.frameBits(frame);
+    const stuffedRegion = bits - FRAME_TRAILER_BITS;
+    const passiveBefore = winner.errorState === "error-passive";
+    let end_us: number;
+
+    if (this.fires(this.wireErrors, frame)) {
+      // Receivers find the CRC wrong and flag it after the ACK delimiter (a lone transmitter sees a
+      // bit error instead): TEC += 8 with no exception, REC += 1 at every receiver.
+      end_us = start_us + (stuffedRegion + 3 + ERROR_FLAG_BITS + this.errorEchoBits + ERROR_DELIMITER_BITS + INTERMISSION_BITS) * bitTime;
+      winner.transmitError(8);
+      for (const r of receivers) r.receiveError();
+      this.errorFrames++;
+      if (shared) this.errorBusy_us += end_us - start_us;
+    } else if (receivers.length === 0) {
+      // Nobody acknowledges: ACK error at the ACK slot, error flag from the next bit. An error-passive
+      // transmitter whose passive flag meets no dominant bit does not count it (ISO 11898-1 exception).
+      const attempt_bits = stuffedRegion + 2 + ERROR_FLAG_BITS + ERROR_DELIMITER_BITS + INTERMISSION_BITS;
+      end_us = start_us + attempt_bits * bitTime;
+      winner.ackErrors++;
+      if (!passiveBefore) winner.transmitError(8);
+      else if (!shared && this.wireErrors === null && !chosen.babble) {
+        // A passive node alone on its stub retries the same frame with nothing changing: account
+        // for every attempt that starts before until_us at once instead of one event each.
+        const period_us = (attempt_bits + SUSPEND_TRANSMISSION_BITS) * bitTime;
+        const extra = Math.max(0, Math.ceil((until_us - start_us) / period_us) - 1);
+        winner.ackErrors += extra;
+        end_us += extra * period_us;
+      }
+      if (shared) this.errorBusy_us += end_us - start_us;
+    } else {
+      end_us = start_us + bits * bitTime;
+      winner.transmitted(chosen, start_us);
+      let delivered: Frame | null = this.corruptPayload(frame);
+      if (this.tamper !== null) delivered = this.tamper(delivered);
+      for (const r of receivers) r.receivedOk();
+      if (delivered !== null) {
+        if (shared) this.framesDelivered++;
+        for (const r of receivers) if (r.accepts(delivered.id)) this.route(r, delivered, end_us);
+      }
+    }
+    if (winner.errorState === "error-passive" || passiveBefore) winner.suspendUntil_us = end_us + SUSPEND_TRANSMISSION_BITS * bitTime;
+    winner.checkBusOff(end_us, bitTime);
+    if (shared) {
+      this.freeAt_us = end_us;
+      this.busy_us += end_us - start_us;
+    } else {
+      winner.stubFreeAt_us = end_us;
+    }
+  }
+
+  private corruptPayload(frame: Frame): Frame {
+    const fault = this.payloadCorruption;
+    if (fault === null || frame.data.length === 0 || !this.fires(fault, frame)) return frame;
+    const data = frame.data.slice();
+    const byte = fault.byte ?? Math.floor(this.uniform() * data.length);
+    const bit = fault.bit ?? Math.floor(this.uniform() * 8);
+    if (byte < 0 || byte >= data.length) return frame;
+    data[byte] = data[byte]! ^ (1 << bit);
+    this.payloadCorruptions++;
+    return { ...frame, data };
+  }
+
+  /** Hands a frame to one receiver, now or after its receive delay, unless the receiver misses it. */
+  private route(port: BusPort, frame: Frame, end_us: number): void {
+    if (this.fires(port.faults.drop, frame)) {
+      port.framesMissed++;
+      return;
+    }
+    let delay = port.faults.rxDelay_us;
+    if (port.faults.rxJitter_us > 0) delay += this.uniform() * port.faults.rxJitter_us;
+    if (delay <= 0) {
+      this.deliver(port, frame, end_us);
+      return;
+    }
+    const time_us = end_us + delay;
+    let i = this.pending.length;
+    while (i > 0 && this.pending[i - 1]!.time_us > time_us) i--;
+    this.pending.splice(i, 0, { time_us, port, frame });
+  }
+
+  private deliver(port: BusPort, frame: Frame, time_us: number): void {
+    this.deliveryTime_us = time_us;
+    try {
+      port.receive(frame, time_us);
+    } finally {
+      this.deliveryTime_us = null;
     }
   }
 }
 
 export type Receiver = (id: number, data: Uint8Array, time_us: number) => void;
+
+/** Acceptance filter slots a port offers (bxCAN has 14 banks per controller, RM0090 32.7.4; 8 is what the ABI promises). */
+export const ACCEPTANCE_FILTER_SLOTS = 8;
+
+/** Receive-side fault knobs of one port. */
+export interface PortFaults {
+  /** Frames this port misses (FIFO overrun, filter fault): acknowledged on the wire, never seen by the firmware. */
+  drop: FrameFault | null;
+  /** Fixed delay between the end of a frame and its delivery to the firmware, µs. */
+  rxDelay_us: number;
+  /** Extra uniform random delay 0..rxJitter_us, µs (needs the bus's Random). */
+  rxJitter_us: number;
+}
 
 export class BusPort implements Peripheral {
   readonly group = "bus";
@@ -99,9 +394,30 @@ export class BusPort implements Peripheral {
   private receiver: Receiver | null = null;
   framesSent = 0;
   framesReceived = 0;
+  framesMissed = 0;
   refusedFull = 0;
-  /** Fault knob: a disconnected port neither sends nor receives. */
+  refusedBusOff = 0;
+  ackErrors = 0;
+  transmitErrors = 0;
+  receiveErrors = 0;
+  busOffCount = 0;
+  /** Transmit and receive error counters (ISO 11898-1 fault confinement); TEC above 255 is bus-off. */
+  tec = 0;
+  rec = 0;
+  /** Fault knob: a disconnected port is alone on its stub: it neither reaches nor hears the bus, and gets no ACK. */
   connected = true;
+  /** Fault knob: turns this port into a babbling node. */
+  babble: Babble | null = null;
+  readonly faults: PortFaults = { drop: null, rxDelay_us: 0, rxJitter_us: 0 };
+  /** "automatic": leaves bus-off after 128 x 11 recessive bits; "manual": only after requestRecovery(). */
+  busOffRecovery: "automatic" | "manual" = "automatic";
+  /** @internal the end of the last transmission on this port's stub while disconnected. */
+  stubFreeAt_us = 0;
+  /** @internal error-passive suspend-transmission window. */
+  suspendUntil_us = 0;
+  private busOff = false;
+  private recoveryAt_us = Infinity;
+  private babbleNext_us: number | null = null;
 
   constructor(private readonly bus: CanBus, readonly name: string, readonly txQueueFrames: number) {
     bus.attach(this);
@@ -111,6 +427,12 @@ export class BusPort implements Peripheral {
     this.receiver = receiver;
   }
 
+  get errorState(): ErrorState {
+    if (this.busOff) return "bus-off";
+    return this.tec >= ERROR_PASSIVE_LIMIT || this.rec >= ERROR_PASSIVE_LIMIT ? "error-passive" : "error-active";
+  }
+
+  /** The frame at the head of the transmit queue as the shared bus sees it (null while disconnected). */
   head(): Frame | null {
     return this.connected ? this.queue[0] ?? null : null;
   }
@@ -126,6 +448,105 @@ export class BusPort implements Peripheral {
     return this.queue.length;
   }
 
+  /** @internal what this port puts on the wire next, and from when. */
+  candidate(): Candidate | null {
+    let ready = this.suspendUntil_us;
+    if (this.busOff) {
+      if (this.recoveryAt_us === Infinity) return null;
+      ready = Math.max(ready, this.recoveryAt_us);
+    }
+    const b = this.babble;
+    if (b !== null) {
+      const next = Math.max(this.babbleNext_us ?? b.start_us ?? 0, b.start_us ?? 0);
+      if (b.stop_us === undefined || next < b.stop_us) {
+        return { frame: { id: b.id, data: b.data, queued_us: next, sender: this }, ready_us: Math.max(ready, next), babble: true };
+      }
+    }
+    const head = this.queue[0];
+    if (head === undefined) return null;
+    return { frame: head, ready_us: Math.max(ready, head.queued_us), babble: false };
+  }
+
+  /** @internal leaves bus-off once the recovery sequence has completed. */
+  refresh(now_us: number): void {
+    if (this.busOff && now_us >= this.recoveryAt_us) {
+      this.busOff = false;
+      this.recoveryAt_us = Infinity;
+      this.tec = 0;
+      this.rec = 0;
+    }
+  }
+
+  /** @internal a successful transmission: TEC decreases by one, the frame leaves the queue. */
+  transmitted(candidate: Candidate, start_us: number): void {
+    if (this.tec > 0) this.tec--;
+    if (candidate.babble) {
+      const b = this.babble;
+      this.babbleNext_us = start_us + (b?.interval_us ?? 0);
+      this.framesSent++;
+    } else {
+      this.pop();
+    }
+  }
+
+  /** @internal this port transmitted an error flag. */
+  transmitError(increment: number): void {
+    this.tec += increment;
+    this.transmitErrors++;
+  }
+
+  /** @internal this port, as a receiver, detected an error. */
+  receiveError(): void {
+    this.rec++;
+    this.receiveErrors++;
+  }
+
+  /** @internal a frame was received without error (ISO 11898-1: REC - 1, or back to 119..127 from above 127; we take 127). */
+  receivedOk(): void {
+    if (this.rec > 127) this.rec = 127;
+    else if (this.rec > 0) this.rec--;
+  }
+
+  /** @internal bus-off when TEC exceeds 255. */
+  checkBusOff(now_us: number, bitTime_us: number): void {
+    if (this.busOff || this.tec <= BUS_OFF_LIMIT) return;
+    this.busOff = true;
+    this.busOffCount++;
+    this.recoveryAt_us = this.busOffRecovery === "automatic" ? now_us + BUS_OFF_RECOVERY_BITS * bitTime_us : Infinity;
+  }
+
+  /** Starts bus-off recovery (what firmware does on a controller without automatic recovery). */
+  requestRecovery(): void {
+    if (this.busOff && this.recoveryAt_us === Infinity) {
+      this.recoveryAt_us = this.bus.now_us() + BUS_OFF_RECOVERY_BITS * this.bus.bitTime_us();
+    }
+  }
+
+  /** Hardware acceptance filters: [id, mask] per slot, null when the slot is disabled. */
+  readonly filters: ([number, number] | null)[] = new Array<[number, number] | null>(ACCEPTANCE_FILTER_SLOTS).fill(null);
+  private enabledFilters = 0;
+
+  /** bus_filter as the ABI defines it. */
+  setFilter(slot: number, id: number, mask: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= ACCEPTANCE_FILTER_SLOTS) return -1;
+    if (id === -1) {
+      if (this.filters[slot] !== null) this.enabledFilters--;
+      this.filters[slot] = null;
+      return 0;
+    }
+    if (id < 0 || id > 0x1fffffff || mask < 0 || mask > 0x1fffffff) return -2;
+    if (this.filters[slot] === null) this.enabledFilters++;
+    this.filters[slot] = [id, mask];
+    return 0;
+  }
+
+  /** Whether the acceptance filters hand a frame with this identifier to the firmware. */
+  accepts(id: number): boolean {
+    if (this.enabledFilters === 0) return true;
+    for (const f of this.filters) if (f !== null && (id & f[1]) === (f[0] & f[1])) return true;
+    return false;
+  }
+
   receive(frame: Frame, time_us: number): void {
     if (!this.connected || this.receiver === null) return;
     this.framesReceived++;
@@ -134,6 +555,11 @@ export class BusPort implements Peripheral {
 
   send(id: number, data: Uint8Array): number {
     if (data.length > 8 || id < 0 || id > 0x1fffffff) return -2;
+    this.refresh(this.bus.now_us());
+    if (this.busOff) {
+      this.refusedBusOff++;
+      return -3;
+    }
     if (this.queue.length >= this.txQueueFrames) {
       this.refusedFull++;
       return -1;
@@ -142,13 +568,20 @@ export class BusPort implements Peripheral {
     return 0;
   }
 
+  /** bus_status as the ABI defines it: REC bits 0-7, TEC bits 8-15 (both saturated), state bits 16-17, queue bits 24-31. */
+  status(): number {
+    this.refresh(this.bus.now_us());
+    return Math.min(255, this.rec) | (Math.min(255, this.tec) << 8) | (ERROR_STATE_CODE[this.errorState] << 16) | (Math.min(255, this.queue.length) << 24);
+  }
+
   imports(memory: MemoryAccess): Record<string, HalImport> {
     return {
       bus_send: (id: number, ptr: number, length: number): number => {
         if (length < 0 || length > 8) return -2;
         return this.send(id >>> 0, checkedView(memory, ptr, length));
       },
-      bus_status: (): number => Math.min(255, this.queue.length) << 24,
+      bus_status: (): number => this.status(),
+      bus_filter: (slot: number, id: number, mask: number): number => this.setFilter(slot, id, mask),
     };
   }
 }

@@ -1,6 +1,7 @@
 // GPIO: logical pins wired to nets. A net is one electrical node: an output drives it, inputs on
 // other devices read it. Outputs also notify listeners, which is how the plant sees a balancing
-// switch or a contactor coil.
+// switch or a contactor coil; an input can also read a live source (a contactor's auxiliary
+// contact), evaluated when the firmware reads it.
 import type { Peripheral, HalImport } from "./types.ts";
 import { loadAbi } from "../abi.ts";
 
@@ -13,12 +14,14 @@ export class GpioPeripheral implements Peripheral {
   readonly group = "gpio";
   private readonly outputs = new Map<number, Net>();
   private readonly inputs = new Map<number, Net>();
+  private readonly inputSources = new Map<number, () => number>();
   private readonly levels = new Map<number, number>();
-  private readonly listeners = new Map<number, (level: number) => void>();
+  private readonly listeners = new Map<number, Array<(level: number) => void>>();
   private readonly pinByName: Map<string, number>;
   private readonly knownPins: Set<number>;
   /** Fault knob: pins whose input reads a forced level (a shorted or open line). */
   readonly forcedInputs = new Map<number, number>();
+  private readonly forcedOutputs = new Map<number, number>();
   writes = 0;
 
   constructor() {
@@ -38,8 +41,16 @@ export class GpioPeripheral implements Peripheral {
   connectInput(name: string, net: Net): void {
     this.inputs.set(this.pin(name), net);
   }
+  /** Wires an input to a live source (0 or 1), read at every gpio_read. */
+  connectInputSource(name: string, source: () => number): void {
+    this.inputSources.set(this.pin(name), source);
+  }
+  /** Adds a listener to an output pin; every listener sees every level the pin takes. */
   onOutput(name: string, listener: (level: number) => void): void {
-    this.listeners.set(this.pin(name), listener);
+    const pin = this.pin(name);
+    const list = this.listeners.get(pin);
+    if (list === undefined) this.listeners.set(pin, [listener]);
+    else list.push(listener);
   }
 
   /** Last level the firmware wrote to an output pin (0 before any write). */
@@ -47,19 +58,42 @@ export class GpioPeripheral implements Peripheral {
     return this.levels.get(this.pin(name)) ?? 0;
   }
 
+  /** Level the output pin actually drives: the forced level when a fault forces it, else what the firmware wrote. */
+  drivenLevel(name: string): number {
+    const pin = this.pin(name);
+    return this.forcedOutputs.get(pin) ?? this.levels.get(pin) ?? 0;
+  }
+
+  /**
+   * Fault knob: the output driver is stuck (a shorted or open transistor): the net and the listeners
+   * see `level` whatever the firmware writes; null releases it back to the firmware's level.
+   */
+  forceOutput(name: string, level: number | null): void {
+    const pin = this.pin(name);
+    if (level === null) this.forcedOutputs.delete(pin);
+    else this.forcedOutputs.set(pin, level !== 0 ? 1 : 0);
+    this.drive(pin);
+  }
+
+  private drive(pin: number): void {
+    const value = this.forcedOutputs.get(pin) ?? this.levels.get(pin) ?? 0;
+    const net = this.outputs.get(pin);
+    if (net !== undefined) net.level = value;
+    for (const listener of this.listeners.get(pin) ?? []) listener(value);
+  }
+
   imports(): Record<string, HalImport> {
     return {
       gpio_write: (pin: number, level: number): void => {
-        const value = level !== 0 ? 1 : 0;
         this.writes++;
-        this.levels.set(pin, value);
-        const net = this.outputs.get(pin);
-        if (net !== undefined) net.level = value;
-        this.listeners.get(pin)?.(value);
+        this.levels.set(pin, level !== 0 ? 1 : 0);
+        this.drive(pin);
       },
       gpio_read: (pin: number): number => {
         const forced = this.forcedInputs.get(pin);
         if (forced !== undefined) return forced;
+        const source = this.inputSources.get(pin);
+        if (source !== undefined) return source() !== 0 ? 1 : 0;
         const net = this.inputs.get(pin);
         if (net !== undefined) return net.level;
         // An unconnected input of a known pin reads low (pull-down); an unknown pin is an error.
