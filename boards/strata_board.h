@@ -89,6 +89,9 @@ int32_t strata_board_bus_send(int32_t id, uint8_t *data, uint32_t length);
 /* bus: Bus controller state: bits 0-7 receive error counter (saturated at 255), bits 8-15 transmit error counter (saturated at 255), bits 16-17 state (0 error-active, 1 error-passive, 2 bus-off), bits 24-31 frames waiting in the transmit queue. */
 int32_t strata_board_bus_status(void);
 
+/* bus: Configures hardware acceptance filter slot 0..7: a received frame reaches busReceive only if (frame id & mask) == (id & mask) for some enabled slot; id = -1 disables the slot. With no slot enabled every frame is received (the state after reset). 0 ok; -1 no such slot; -2 id or mask outside 29 bits. */
+int32_t strata_board_bus_filter(int32_t slot, int32_t id, int32_t mask);
+
 /* flash: Copies length bytes of non-volatile memory starting at address into linear memory. 0 ok; -1 out of range. */
 int32_t strata_board_flash_read(int32_t address, uint8_t *data, uint32_t length);
 

@@ -2,7 +2,7 @@
 // measures pack voltage and current itself, and keeps the pack-level view.
 import "../hal/fault";
 import {
-  bus_send, gpio_write, fault_report, board_config,
+  bus_send, bus_filter, gpio_write, fault_report, board_config,
   AdcChannel, GpioPin, ConfigKey, FaultCode,
 } from "../hal/abi";
 import { AnalogFrontEnd } from "../hal/sensors";
@@ -12,7 +12,7 @@ import {
   makeId, idType, idSource, idDestination, MessageType, Priority, MeasurementFlag,
   ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_BROADCAST, ADDRESS_FIRST_NODE,
   ADDRESS_REQUEST_LENGTH, ADDRESS_ASSIGN_LENGTH, MODULE_MEASUREMENT_LENGTH,
-  encodeAddressAssign, serialLowOf, serialHighOf,
+  encodeAddressAssign, serialLowOf, serialHighOf, DESTINATION_MASK, destinationFilter,
   measurementFlagsOf, measurementVoltage_mV, measurementCurrent_mA, measurementTemperature_C,
 } from "../protocol/messages";
 
@@ -77,6 +77,8 @@ export function init(): void {
   gpio_write(GpioPin.CONTACTOR_POSITIVE, 0);
   gpio_write(GpioPin.CONTACTOR_NEGATIVE, 0);
   gpio_write(GpioPin.CONTACTOR_PRECHARGE, 0);
+  // Hardware filter: only frames addressed to the controller reach busReceive.
+  bus_filter(0, destinationFilter(ADDRESS_CONTROLLER), DESTINATION_MASK);
   // Start the daisy chain: the first node may now ask for an address.
   gpio_write(GpioPin.CHAIN_SELECT_OUT, 1);
   state = s;

@@ -23,6 +23,10 @@ export declare function bus_send(id: i32, data_ptr: i32, length: i32): i32;
 @external("hal", "bus_status")
 export declare function bus_status(): i32;
 
+/** Configures hardware acceptance filter slot 0..7: a received frame reaches busReceive only if (frame id & mask) == (id & mask) for some enabled slot; id = -1 disables the slot. With no slot enabled every frame is received (the state after reset). 0 ok; -1 no such slot; -2 id or mask outside 29 bits. */
+@external("hal", "bus_filter")
+export declare function bus_filter(slot: i32, id: i32, mask: i32): i32;
+
 /** Copies length bytes of non-volatile memory starting at address into linear memory. 0 ok; -1 out of range. */
 @external("hal", "flash_read")
 export declare function flash_read(address: i32, data_ptr: i32, length: i32): i32;

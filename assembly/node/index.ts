@@ -2,7 +2,7 @@
 // Each tick: measure through the ADC, take part in daisy-chain enumeration until addressed,
 // then report the module's measurement to the controller.
 import {
-  bus_send, gpio_read, gpio_write, fault_report, board_config,
+  bus_send, bus_filter, gpio_read, gpio_write, fault_report, board_config,
   AdcChannel, GpioPin, ConfigKey, FaultCode,
 } from "../hal/abi";
 import "../hal/fault";
@@ -11,9 +11,10 @@ import { heapTop as runtimeHeapTop } from "../runtime/heap";
 import { e2eNextCounter } from "../protocol/e2e";
 import {
   makeId, idType, idSource, MessageType, Priority, MeasurementFlag,
-  ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_FIRST_NODE, ADDRESS_LAST_NODE,
+  ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_BROADCAST, ADDRESS_FIRST_NODE, ADDRESS_LAST_NODE,
   ADDRESS_ASSIGN_LENGTH, ADDRESS_REQUEST_LENGTH, MODULE_MEASUREMENT_LENGTH,
   encodeAddressRequest, encodeModuleMeasurement, serialLowOf, serialHighOf, assignedAddressOf,
+  DESTINATION_MASK, destinationFilter,
 } from "../protocol/messages";
 
 const FIRMWARE_VERSION: i32 = 1;
@@ -29,6 +30,9 @@ const TEMPERATURE_PLAUSIBLE_MIN_C: f32 = -40;
 const TEMPERATURE_PLAUSIBLE_MAX_C: f32 = 125;
 /** Unanswered address requests are repeated after this many ticks. */
 const ADDRESS_REQUEST_RETRY_TICKS: i32 = 10;
+
+const FILTER_SLOT_BROADCAST: i32 = 0;
+const FILTER_SLOT_OWN_ADDRESS: i32 = 1;
 
 /** Frame buffers live in static data, so receiving and sending never allocate. */
 const rxBuffer: usize = memory.data(8, 8);
@@ -64,6 +68,8 @@ export function init(): void {
   s.serialHigh = isNaN(high) ? 0 : <u32>high;
   gpio_write(GpioPin.CHAIN_SELECT_OUT, 0);
   gpio_write(GpioPin.BALANCE_SWITCH, 0);
+  // Hardware filters: broadcasts now, frames addressed to this node once it has an address.
+  bus_filter(FILTER_SLOT_BROADCAST, destinationFilter(ADDRESS_BROADCAST), DESTINATION_MASK);
   state = s;
   sealedHeapTop = runtimeHeapTop();
 }
@@ -151,6 +157,7 @@ export function busReceive(id: i32, length: i32, now_ms: i64): void {
       return;
     }
     s.address = address;
+    bus_filter(FILTER_SLOT_OWN_ADDRESS, destinationFilter(address), DESTINATION_MASK);
     gpio_write(GpioPin.CHAIN_SELECT_OUT, 1);
   }
 }

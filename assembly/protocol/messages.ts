@@ -51,6 +51,10 @@ export const CURRENT_LIMIT_mA: i32 = 0x7fffff;
 export function makeId(priority: i32, type: i32, destination: i32, source: i32): u32 {
   return (<u32>(priority & 0x7) << 26) | (<u32>(type & 0xff) << 18) | (<u32>(destination & 0x1ff) << 9) | <u32>(source & 0x1ff);
 }
+/** Acceptance-filter mask selecting the destination field, and the filter id for one destination. */
+export const DESTINATION_MASK: i32 = 0x1ff << 9;
+export function destinationFilter(address: i32): i32 { return (address & 0x1ff) << 9; }
+
 export function idType(id: u32): i32 { return <i32>((id >> 18) & 0xff); }
 export function idDestination(id: u32): i32 { return <i32>((id >> 9) & 0x1ff); }
 export function idSource(id: u32): i32 { return <i32>(id & 0x1ff); }

@@ -93,6 +93,17 @@ static m3ApiRawFunction(hal_bus_status)
     m3ApiReturn(strata_board_bus_status());
 }
 
+/* bus: i(iii) */
+static m3ApiRawFunction(hal_bus_filter)
+{
+    m3ApiReturnType(int32_t)
+    m3ApiGetArg(int32_t, slot)
+    m3ApiGetArg(int32_t, id)
+    m3ApiGetArg(int32_t, mask)
+    (void)runtime; (void)_ctx; (void)_mem;
+    m3ApiReturn(strata_board_bus_filter(slot, id, mask));
+}
+
 /* flash: i(iii) */
 static m3ApiRawFunction(hal_flash_read)
 {
@@ -178,6 +189,8 @@ M3Result strata_link_hal(IM3Module module)
     result = m3_LinkRawFunction(module, "hal", "bus_send", "i(iii)", &hal_bus_send);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
     result = m3_LinkRawFunction(module, "hal", "bus_status", "i()", &hal_bus_status);
+    if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
+    result = m3_LinkRawFunction(module, "hal", "bus_filter", "i(iii)", &hal_bus_filter);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
     result = m3_LinkRawFunction(module, "hal", "flash_read", "i(iii)", &hal_flash_read);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
