@@ -53,7 +53,10 @@ export class CsvRecorder {
       "ctrl_min_module_voltage_V", "ctrl_max_module_voltage_V", "ctrl_fresh_modules", "bus_load",
     ];
     for (let i = 0; i < sim.plant.moduleCount; i++) {
-      header.push(`plant_soc_${i}`, `plant_voltage_V_${i}`, `plant_temperature_C_${i}`, `ctrl_voltage_V_${i}`, `ctrl_temperature_C_${i}`);
+      header.push(
+        `plant_soc_${i}`, `plant_voltage_V_${i}`, `plant_temperature_C_${i}`, `plant_capacity_Ah_${i}`, `plant_r0_mOhm_${i}`,
+        `ctrl_voltage_V_${i}`, `ctrl_temperature_C_${i}`,
+      );
     }
     this.stream.write(header.join(",") + "\n");
   }
@@ -80,6 +83,8 @@ export class CsvRecorder {
         sim.plant.moduleSoc(i).toFixed(6),
         sim.plant.moduleVoltage_V(i).toFixed(5),
         sim.plant.moduleTemperature_C(i).toFixed(3),
+        sim.plant.moduleCapacity_Ah(i).toFixed(4),
+        (sim.plant.moduleResistance0_Ohm(i) * 1000).toFixed(4),
         (c.moduleVoltage_mV(index) / 1000).toFixed(5),
         c.moduleTemperature_C(index).toFixed(2),
       );
@@ -91,5 +96,41 @@ export class CsvRecorder {
   async close(summary: object): Promise<void> {
     await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
     writeFileSync(join(this.outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  }
+}
+
+/**
+ * Writes the plant's measurable quantities in the trace format (docs/scenarios.md, "Trace
+ * files"), so any run can be replayed through the firmware, as a bench log would be.
+ */
+export class TraceRecorder {
+  private readonly stream: WriteStream;
+
+  constructor(readonly path: string, private readonly sim: Simulation, private readonly every: number) {
+    this.stream = createWriteStream(path);
+    const n = sim.plant.moduleCount;
+    const header = ["time_s", "current_A"];
+    for (let i = 0; i < n; i++) header.push(`voltage_V_${i}`);
+    for (let i = 0; i < n; i++) header.push(`temperature_C_${i}`);
+    this.stream.write(`# trace written by strata sim from scenario '${sim.scenario.name}' (seed ${sim.scenario.seed}): plant values, not a measurement\n`);
+    this.stream.write(header.join(",") + "\n");
+    this.row();
+  }
+
+  private row(): void {
+    const sim = this.sim;
+    const p = sim.plant;
+    const fields = [sim.time_s.toFixed(3), p.packCurrent_A().toFixed(5)];
+    for (let i = 0; i < p.moduleCount; i++) fields.push(p.moduleVoltage_V(i).toFixed(6));
+    for (let i = 0; i < p.moduleCount; i++) fields.push(p.moduleTemperature_C(i).toFixed(4));
+    this.stream.write(fields.join(",") + "\n");
+  }
+
+  record(): void {
+    if (this.sim.steps % this.every === 0) this.row();
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
   }
 }

@@ -1,7 +1,7 @@
 // The run loop: advance the plant, let the peripherals sample it, tick every firmware, deliver the
 // bus frames, record. Every device shares one simulated clock; everything random comes from the
 // scenario's seed.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { repoRoot } from "./abi.ts";
 import { loadBoard, type BoardDefinition } from "./boards.ts";
 import { Random } from "./random.ts";
@@ -10,8 +10,12 @@ import { CanBus } from "./peripherals/bus.ts";
 import { Net } from "./peripherals/gpio.ts";
 import { Device, type NodeExports, type ControllerExports, type NodeDevice, type ControllerDevice } from "./devices.ts";
 import { LinearPack } from "./plant/linear.ts";
+import { EcmPack } from "./plant/ecm-pack.ts";
+import { TracePlant } from "./plant/trace.ts";
+import { loadCell } from "./plant/chemistry.ts";
 import type { PackPlant } from "./plant/types.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
+import { LoadProfile, type LoadSegment } from "./scenarios/load.ts";
 
 export const defaultImages = {
   node: join(repoRoot, "build", "node.wasm"),
@@ -23,16 +27,47 @@ export interface SimulationOptions {
   controllerImage?: string;
 }
 
-export function createPlant(scenario: Scenario): PackPlant {
+/** Module capacity (Ah) and pack nominal energy (Wh) the load profile scales C-rates and drive cycles by. */
+export function packRating(scenario: Scenario): { capacity_Ah: number; energy_Wh: number } {
   const p = scenario.pack;
-  return new LinearPack({
+  if (p.model === "linear") {
+    return { capacity_Ah: p.capacity_Ah, energy_Wh: p.capacity_Ah * p.modules * (p.ocvEmpty_V + p.ocvFull_V) / 2 };
+  }
+  const cell = loadCell(p.cell);
+  const capacity_Ah = cell.electrical.nominalCapacity_Ah * p.parallel;
+  return { capacity_Ah, energy_Wh: capacity_Ah * cell.electrical.nominalVoltage_V * p.modules };
+}
+
+export function createPlant(scenario: Scenario, seed: number): PackPlant {
+  const p = scenario.pack;
+  const trace = scenario.load.find((s) => s.type === "trace");
+  if (trace !== undefined) {
+    const plant = TracePlant.fromFile(resolve(scenario.baseDir, trace.file));
+    if (plant.moduleCount !== p.modules) {
+      throw new Error(`trace ${trace.file} has ${plant.moduleCount} modules, the scenario's pack has ${p.modules}`);
+    }
+    return plant;
+  }
+  if (p.model === "linear") {
+    return new LinearPack({
+      modules: p.modules,
+      capacity_Ah: p.capacity_Ah,
+      ocvEmpty_V: p.ocvEmpty_V,
+      ocvFull_V: p.ocvFull_V,
+      resistance_Ohm: p.resistance_mOhm / 1000,
+      initialSoc: p.initialSoc,
+      temperature_C: p.temperature_C,
+    });
+  }
+  return new EcmPack({
+    cell: loadCell(p.cell),
     modules: p.modules,
-    capacity_Ah: p.capacity_Ah,
-    ocvEmpty_V: p.ocvEmpty_V,
-    ocvFull_V: p.ocvFull_V,
-    resistance_Ohm: p.resistance_mOhm / 1000,
+    parallel: p.parallel,
+    spread: p.spread,
+    seed,
     initialSoc: p.initialSoc,
     temperature_C: p.temperature_C,
+    ...(p.convectiveCoefficient_W_per_m2K !== undefined ? { cellOptions: { convectiveCoefficient_W_per_m2K: p.convectiveCoefficient_W_per_m2K } } : {}),
   });
 }
 
@@ -47,6 +82,9 @@ export class Simulation {
   readonly nodes: NodeDevice[] = [];
   readonly controller: ControllerDevice;
   readonly tickPeriod_ms: number;
+  /** null when a trace drives the plant. */
+  readonly load: LoadProfile | null;
+  readonly duration_s: number;
   steps = 0;
 
   constructor(readonly scenario: Scenario, options: SimulationOptions = {}) {
@@ -60,7 +98,11 @@ export class Simulation {
     }
     this.tickPeriod_ms = this.nodeBoard.tickPeriod_ms;
     this.bus = new CanBus(this.nodeBoard.bus.bitrate_bps, this.clock);
-    this.plant = createPlant(scenario);
+    this.plant = createPlant(scenario, this.random.nextUint32());
+    const rating = packRating(scenario);
+    const segments = scenario.load.filter((s): s is LoadSegment => s.type !== "trace");
+    this.load = segments.length > 0 ? new LoadProfile(segments, rating.capacity_Ah, rating.energy_Wh) : null;
+    this.duration_s = scenario.duration_s ?? this.load?.duration_s ?? (this.plant as TracePlant).duration_s;
     const gaussian = (): number => this.random.gaussian();
 
     this.controller = new Device<ControllerExports>({
@@ -107,10 +149,6 @@ export class Simulation {
     for (const node of this.nodes) node.init();
   }
 
-  /** Pack current the load asks for at a time, A (positive = discharge). */
-  loadCurrent_A(): number {
-    return this.scenario.load.cRate * this.scenario.pack.capacity_Ah;
-  }
 
   /**
    * One tick period: the plant advances with the load held over the period; at its end every node
@@ -119,7 +157,8 @@ export class Simulation {
    */
   step(): void {
     const dt_ms = this.tickPeriod_ms;
-    this.plant.step(this.loadCurrent_A(), dt_ms / 1000, this.scenario.ambient_C);
+    const current_A = this.load === null ? 0 : this.load.current_A(this.time_s, dt_ms / 1000, this.plant);
+    this.plant.step(current_A, dt_ms / 1000, this.scenario.ambient_C);
     this.clock.advance_us(dt_ms * 1000);
     const start_us = this.clock.now_us;
     const now_ms = this.clock.now_ms;
@@ -138,7 +177,7 @@ export class Simulation {
 
   /** Steps until the scenario's duration, calling onStep after each step. */
   run(onStep?: (sim: Simulation) => void): void {
-    const total = Math.round((this.scenario.duration_s * 1000) / this.tickPeriod_ms);
+    const total = Math.round((this.duration_s * 1000) / this.tickPeriod_ms);
     while (this.steps < total) {
       this.step();
       onStep?.(this);

@@ -4,7 +4,11 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 
 function describe(e: ErrorObject): string {
-  const field = e.instancePath === "" ? "(top level)" : e.instancePath.slice(1).replace(/\//g, ".");
+  const field = e.instancePath === "" ? "(top level)" : e.instancePath.slice(1).replace(/\/(\d+)(?=\/|$)/g, "[$1]").replace(/\//g, ".");
+  if (e.keyword === "discriminator") {
+    const params = e.params as { tag: string; tagValue: unknown };
+    return `  ${field}.${params.tag}: unknown ${params.tag} ${JSON.stringify(params.tagValue)}`;
+  }
   let extra = "";
   if (e.keyword === "additionalProperties") extra = ` '${(e.params as { additionalProperty: string }).additionalProperty}'`;
   else if (e.keyword === "enum") extra = ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(", ")})`;
@@ -15,11 +19,11 @@ function describe(e: ErrorObject): string {
  * Compiles the schema at schemaPath once; the returned function throws
  * `invalid <kind> <source>:` followed by one line per problem.
  */
-export function schemaValidator<T>(schemaPath: string, kind: string, options: { useDefaults?: boolean } = {}): (data: unknown, source: string) => T {
+export function schemaValidator<T>(schemaPath: string, kind: string, options: { useDefaults?: boolean; discriminator?: boolean } = {}): (data: unknown, source: string) => T {
   let validate: ReturnType<Ajv["compile"]> | undefined;
   return (data: unknown, source: string): T => {
     if (validate === undefined) {
-      const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: options.useDefaults ?? false });
+      const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: options.useDefaults ?? false, discriminator: options.discriminator ?? false });
       validate = ajv.compile(JSON.parse(readFileSync(schemaPath, "utf8")) as object);
     }
     if (!validate(data)) {

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { repoRoot } from "../abi.ts";
 import { loadScenario } from "../scenarios/scenario.ts";
 import { Simulation } from "../sim.ts";
-import { CsvRecorder, moduleViews } from "../recorder.ts";
+import { CsvRecorder, TraceRecorder, moduleViews } from "../recorder.ts";
 
 const USAGE = `usage: strata <command> [options]
 
@@ -14,6 +14,8 @@ commands:
              --scenario NAME|PATH  scenario (default: default; see host/scenarios/)
              --out DIR             output folder (default: out/<scenario>)
              --log-every N         log one CSV row every N ticks (default: 10)
+             --trace-out FILE      also write the plant's measurable values as a trace
+                                   (replayable with a scenario whose load is {"type":"trace"})
              --quiet               print only the output folder
   help       this text`;
 
@@ -43,7 +45,7 @@ function fmt(value: number, digits: number): string {
 }
 
 async function sim(args: string[]): Promise<void> {
-  const options = parseOptions(args, { scenario: "value", out: "value", "log-every": "value", quiet: "flag" });
+  const options = parseOptions(args, { scenario: "value", out: "value", "log-every": "value", "trace-out": "value", quiet: "flag" });
   const scenario = loadScenario(options.get("scenario") ?? "default");
   const logEvery = Number(options.get("log-every") ?? "10");
   if (!Number.isInteger(logEvery) || logEvery < 1) throw new UsageError(`--log-every takes a whole number >= 1, got '${options.get("log-every")}'`);
@@ -53,7 +55,13 @@ async function sim(args: string[]): Promise<void> {
   const wallStart = performance.now();
   const simulation = new Simulation(scenario);
   const recorder = new CsvRecorder(outDir, simulation, logEvery);
-  simulation.run(() => recorder.record());
+  const traceOut = options.get("trace-out");
+  const trace = traceOut === undefined ? null : new TraceRecorder(resolve(traceOut), simulation, 1);
+  simulation.run(() => {
+    recorder.record();
+    trace?.record();
+  });
+  await trace?.close();
   const wall_s = (performance.now() - wallStart) / 1000;
 
   const c = simulation.controller.exports;

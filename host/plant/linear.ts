@@ -64,4 +64,7 @@ export class LinearPack implements PackPlant {
   moduleCapacity_Ah(): number {
     return this.options.capacity_Ah;
   }
+  moduleResistance0_Ohm(): number {
+    return this.options.resistance_Ohm;
+  }
 }

@@ -14,4 +14,6 @@ export interface PackPlant {
   moduleSoc(index: number): number;
   /** True capacity, Ah. */
   moduleCapacity_Ah(index: number): number;
+  /** True ohmic resistance R0 at the present SOC and temperature, Ohm. */
+  moduleResistance0_Ohm(index: number): number;
 }

@@ -1,64 +1,136 @@
-// Scenario files: loading, schema validation (errors name the field and the reason), defaults.
-import { join, dirname } from "node:path";
+// Scenario files: loading, schema validation (errors name the field and the reason), defaults,
+// and the checks a schema cannot express.
+import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { existsSync, readdirSync } from "node:fs";
 import { schemaValidator, readJsonFile } from "../validation.ts";
+import type { LoadSegment } from "./load.ts";
+import { listCells } from "../plant/chemistry.ts";
+import { listDriveCycles } from "../plant/drive-cycle.ts";
 
 export const scenariosDir = dirname(fileURLToPath(import.meta.url));
+
+export type TraceSegment = { type: "trace"; file: string };
+
+export interface FaultEvent {
+  at_s: number;
+  target: string;
+  kind: string;
+  params?: Record<string, unknown>;
+}
 
 export interface Scenario {
   name: string;
   description?: string;
   seed: number;
-  duration_s: number;
+  /** Simulated time; undefined means "the load profile's length". */
+  duration_s?: number;
   ambient_C: number;
   boards: { node: string; controller: string };
   pack: {
     modules: number;
-    model: "linear";
+    model: "ecm" | "linear";
+    cell: string;
+    parallel: number;
+    spread: { capacity_rel: number; resistance_rel: number; soc_abs: number; selfDischarge_rel: number };
+    initialSoc: number;
+    temperature_C: number;
+    convectiveCoefficient_W_per_m2K?: number;
     capacity_Ah: number;
     ocvEmpty_V: number;
     ocvFull_V: number;
     resistance_mOhm: number;
-    initialSoc: number;
-    temperature_C: number;
   };
-  load: { type: "constant-current"; cRate: number };
+  load: (LoadSegment | TraceSegment)[];
+  faults: FaultEvent[];
+  /** Folder of the scenario file: relative paths (traces) resolve against it. */
+  baseDir: string;
 }
 
-const checkSchema = schemaValidator<unknown>(join(scenariosDir, "scenario.schema.json"), "scenario", { useDefaults: true });
+const checkSchema = schemaValidator<unknown>(join(scenariosDir, "scenario.schema.json"), "scenario", { discriminator: true });
 
-export function validateScenario(data: unknown, source: string): Scenario {
+type RawScenario = Omit<Partial<Scenario>, "pack" | "load" | "boards"> & {
+  name: string; seed: number;
+  pack: Partial<Scenario["pack"]> & { modules: number; model: "ecm" | "linear"; spread?: Partial<Scenario["pack"]["spread"]> };
+  load: (LoadSegment | TraceSegment)[];
+  boards?: Partial<Scenario["boards"]>;
+};
+
+export function validateScenario(data: unknown, source: string, baseDir: string = scenariosDir): Scenario {
   checkSchema(data, source);
-  const raw = data as Partial<Scenario> & Pick<Scenario, "name" | "seed" | "duration_s" | "pack" | "load">;
-  const pack = raw.pack;
+  const raw = data as RawScenario;
+  const problems: string[] = [];
+  const p = raw.pack;
+  const load = raw.load;
+  if (p.model === "ecm") {
+    if (p.cell === undefined) problems.push("pack.cell: required for the ecm model");
+    else if (!p.cell.endsWith(".json") && !listCells().includes(p.cell)) problems.push(`pack.cell: unknown cell '${p.cell}' (known: ${listCells().join(", ")})`);
+  }
+  if (p.model === "linear" && p.ocvFull_V !== undefined && p.ocvEmpty_V !== undefined && p.ocvFull_V <= p.ocvEmpty_V) {
+    problems.push("pack.ocvFull_V: must be above pack.ocvEmpty_V");
+  }
+  load.forEach((segment, i) => {
+    if (segment.type === "drive-cycle" && !segment.cycle.endsWith(".csv") && !listDriveCycles().includes(segment.cycle)) {
+      problems.push(`load[${i}].cycle: unknown drive cycle '${segment.cycle}' (known: ${listDriveCycles().join(", ")})`);
+    }
+    if (segment.type === "current" && segment.current_A === undefined && segment.cRate === undefined) {
+      problems.push(`load[${i}]: a current segment needs current_A or cRate`);
+    }
+    if (segment.type === "trace") {
+      if (load.length !== 1) problems.push(`load[${i}]: a trace replaces the plant and must be the only load segment`);
+      if (!existsSync(resolve(baseDir, segment.file))) problems.push(`load[${i}].file: trace file not found: ${resolve(baseDir, segment.file)}`);
+    }
+  });
+  for (const [i, f] of (raw.faults ?? []).entries()) {
+    const m = /^(node|module):(\d+)$/.exec(f.target);
+    if (m !== null && Number(m[2]) >= p.modules) problems.push(`faults[${i}].target: ${f.target} but the pack has ${p.modules} modules`);
+  }
+  if (problems.length > 0) throw new Error(`invalid scenario ${source}:\n${problems.map((s) => `  ${s}`).join("\n")}`);
+
   const scenario: Scenario = {
     name: raw.name,
     seed: raw.seed,
-    duration_s: raw.duration_s,
     ambient_C: raw.ambient_C ?? 25,
     boards: { node: raw.boards?.node ?? "strata-node-v1", controller: raw.boards?.controller ?? "strata-controller-v1" },
     pack: {
-      modules: pack.modules,
-      model: pack.model,
-      capacity_Ah: pack.capacity_Ah ?? 50,
-      ocvEmpty_V: pack.ocvEmpty_V ?? 3.0,
-      ocvFull_V: pack.ocvFull_V ?? 4.2,
-      resistance_mOhm: pack.resistance_mOhm ?? 1.0,
-      initialSoc: pack.initialSoc ?? 0.9,
-      temperature_C: pack.temperature_C ?? raw.ambient_C ?? 25,
+      modules: p.modules,
+      model: p.model,
+      cell: p.cell ?? "",
+      parallel: p.parallel ?? 1,
+      spread: {
+        capacity_rel: p.spread?.capacity_rel ?? 0,
+        resistance_rel: p.spread?.resistance_rel ?? 0,
+        soc_abs: p.spread?.soc_abs ?? 0,
+        selfDischarge_rel: p.spread?.selfDischarge_rel ?? 0,
+      },
+      initialSoc: p.initialSoc ?? 0.9,
+      temperature_C: p.temperature_C ?? raw.ambient_C ?? 25,
+      capacity_Ah: p.capacity_Ah ?? 50,
+      ocvEmpty_V: p.ocvEmpty_V ?? 3.0,
+      ocvFull_V: p.ocvFull_V ?? 4.2,
+      resistance_mOhm: p.resistance_mOhm ?? 1.0,
     },
-    load: raw.load,
+    load,
+    faults: raw.faults ?? [],
+    baseDir,
   };
+  if (p.convectiveCoefficient_W_per_m2K !== undefined) scenario.pack.convectiveCoefficient_W_per_m2K = p.convectiveCoefficient_W_per_m2K;
+  if (raw.duration_s !== undefined) scenario.duration_s = raw.duration_s;
   if (raw.description !== undefined) scenario.description = raw.description;
-  if (scenario.pack.ocvFull_V <= scenario.pack.ocvEmpty_V) {
-    throw new Error(`invalid scenario ${source}:\n  pack.ocvFull_V: must be above pack.ocvEmpty_V`);
-  }
   return scenario;
 }
 
 /** Loads host/scenarios/<name>.json or a path to a scenario file. */
 export function loadScenario(nameOrPath: string): Scenario {
-  const path = nameOrPath.endsWith(".json") ? nameOrPath : join(scenariosDir, `${nameOrPath}.json`);
+  const path = nameOrPath.endsWith(".json") ? resolve(nameOrPath) : join(scenariosDir, `${nameOrPath}.json`);
   const data = readJsonFile(path, "scenario");
-  return validateScenario(data, path);
+  return validateScenario(data, path, dirname(path));
+}
+
+/** Names of the scenarios shipped in host/scenarios/. */
+export function listScenarios(): string[] {
+  return readdirSync(scenariosDir)
+    .filter((f) => f.endsWith(".json") && !f.endsWith(".schema.json"))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }

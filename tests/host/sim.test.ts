@@ -2,20 +2,21 @@
 // heap discipline, determinism.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadScenario, validateScenario, type Scenario } from "../../host/scenarios/scenario.ts";
+import { validateScenario, type Scenario } from "../../host/scenarios/scenario.ts";
 import { Simulation } from "../../host/sim.ts";
 import { loadAbi } from "../../host/abi.ts";
 
 const faultCode = (name: string): number => loadAbi().faultCodes.find((f) => f.name === name)!.value;
 
+/** A linear-plant pack: closed-form truth for checking the measurement path itself. */
 function scenario(overrides: { modules?: number; duration_s?: number; seed?: number; cRate?: number } = {}): Scenario {
-  const base = loadScenario("default");
+  const duration_s = overrides.duration_s ?? 20;
   return validateScenario({
     name: "test",
     seed: overrides.seed ?? 7,
-    duration_s: overrides.duration_s ?? 20,
-    pack: { ...base.pack, modules: overrides.modules ?? base.pack.modules },
-    load: { type: "constant-current", cRate: overrides.cRate ?? 1 },
+    duration_s,
+    pack: { modules: overrides.modules ?? 12, model: "linear", capacity_Ah: 50, ocvEmpty_V: 3.0, ocvFull_V: 4.2, resistance_mOhm: 1.0, initialSoc: 0.9 },
+    load: [{ type: "current", cRate: overrides.cRate ?? 1, duration_s }],
   }, "test");
 }
 
