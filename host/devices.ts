@@ -5,7 +5,8 @@ import { loadFirmwareImage, instantiateFirmware } from "./loader.ts";
 import { AdcPeripheral } from "./peripherals/adc.ts";
 import { GpioPeripheral } from "./peripherals/gpio.ts";
 import { BusPort, type CanBus } from "./peripherals/bus.ts";
-import { FlashPeripheral } from "./peripherals/flash.ts";
+import { FlashPeripheral, PowerLossError } from "./peripherals/flash.ts";
+import type { Random } from "./random.ts";
 import { ClockPeripheral, type SimClock } from "./peripherals/clock.ts";
 import { FaultPeripheral } from "./peripherals/fault.ts";
 import { BoardConfigPeripheral } from "./peripherals/board.ts";
@@ -68,6 +69,8 @@ export interface DeviceOptions {
   unitConfig: Record<string, number>;
   /** Standard-normal generator for sensor noise (from the run's seeded Random). */
   gaussian?: () => number;
+  /** The run's seeded generator, for peripherals with random faults (flash power loss, retention). */
+  random?: Random;
   flashImage?: Uint8Array;
 }
 
@@ -82,11 +85,15 @@ export class Device<E extends FirmwareExports> {
   readonly faults: FaultPeripheral;
   readonly config: BoardConfigPeripheral;
   readonly unit: Readonly<Record<string, number>>;
-  readonly exports: E;
-  readonly memory: WebAssembly.Memory;
+  exports: E;
+  memory: WebAssembly.Memory;
   /** Set when the firmware trapped: the device is halted, as a real MCU would sit in its fault handler. */
   trap: Error | null = null;
+  /** Set when the device lost power (a flash operation was cut): it does nothing until rebooted. */
+  poweredOff = false;
   ticks = 0;
+  boots = 1;
+  private readonly imagePath: string;
 
   constructor(options: DeviceOptions) {
     this.name = options.name;
@@ -94,26 +101,46 @@ export class Device<E extends FirmwareExports> {
     this.adc = new AdcPeripheral(options.board, options.gaussian);
     this.gpio = new GpioPeripheral();
     this.port = new BusPort(options.bus, options.name, options.board.bus.txQueueFrames);
-    this.flash = new FlashPeripheral(options.board, options.flashImage);
+    this.flash = new FlashPeripheral(options.board, options.flashImage, options.random !== undefined ? { random: options.random } : {});
     this.clockPeripheral = new ClockPeripheral(options.clock);
     this.faults = new FaultPeripheral(options.clock);
     this.config = new BoardConfigPeripheral(options.board, options.unitConfig);
     this.unit = { ...options.unitConfig };
-    const image = loadFirmwareImage(options.imagePath);
-    const instance = instantiateFirmware<E>(image, [
-      this.adc, this.gpio, this.port, this.flash, this.clockPeripheral, this.faults, this.config,
-    ]);
+    this.imagePath = options.imagePath;
+    const instance = this.instantiate();
     this.exports = instance.exports;
     this.memory = instance.memory;
     this.port.onReceive((id, data, time_us) => this.receive(id, data, time_us));
   }
 
+  private instantiate(): { exports: E; memory: WebAssembly.Memory } {
+    return instantiateFirmware<E>(loadFirmwareImage(this.imagePath), [
+      this.adc, this.gpio, this.port, this.flash, this.clockPeripheral, this.faults, this.config,
+    ]);
+  }
+
+  /**
+   * A reset: a fresh instance of the same image on the same peripherals (flash keeps its content,
+   * the bus port its queue state), then init(). What a watchdog, a brown-out or a power cycle does.
+   */
+  reboot(): void {
+    this.flash.restorePower();
+    const instance = this.instantiate();
+    this.exports = instance.exports;
+    this.memory = instance.memory;
+    this.trap = null;
+    this.poweredOff = false;
+    this.boots++;
+    this.init();
+  }
+
   private guard(action: () => void): void {
-    if (this.trap !== null) return;
+    if (this.trap !== null || this.poweredOff) return;
     try {
       action();
     } catch (err) {
       if (err instanceof WebAssembly.RuntimeError) this.trap = new Error(`${this.name} trapped: ${err.message}`);
+      else if (err instanceof PowerLossError) this.poweredOff = true;
       else throw err;
     }
   }

@@ -16,6 +16,9 @@ import { loadCell } from "./plant/chemistry.ts";
 import type { PackPlant } from "./plant/types.ts";
 import type { Scenario } from "./scenarios/scenario.ts";
 import { LoadProfile, type LoadSegment } from "./scenarios/load.ts";
+import { FaultSchedule } from "./scenarios/faults.ts";
+import { ContactorSystem } from "./peripherals/contactor.ts";
+import { BalancingSwitch, type BleedTarget } from "./peripherals/balancing.ts";
 
 export const defaultImages = {
   node: join(repoRoot, "build", "node.wasm"),
@@ -84,6 +87,10 @@ export class Simulation {
   readonly tickPeriod_ms: number;
   /** null when a trace drives the plant. */
   readonly load: LoadProfile | null;
+  readonly faults: FaultSchedule;
+  readonly contactors: ContactorSystem;
+  private readonly balancingSwitches: BalancingSwitch[] = [];
+  ambient_C: number;
   readonly duration_s: number;
   steps = 0;
 
@@ -97,7 +104,9 @@ export class Simulation {
       throw new Error(`node and controller boards disagree on the bus bit rate (${this.nodeBoard.bus.bitrate_bps} vs ${this.controllerBoard.bus.bitrate_bps})`);
     }
     this.tickPeriod_ms = this.nodeBoard.tickPeriod_ms;
-    this.bus = new CanBus(this.nodeBoard.bus.bitrate_bps, this.clock);
+    this.bus = new CanBus(this.nodeBoard.bus.bitrate_bps, this.clock, this.random);
+    this.ambient_C = scenario.ambient_C;
+    this.faults = new FaultSchedule(scenario.faults);
     this.plant = createPlant(scenario, this.random.nextUint32());
     const rating = packRating(scenario);
     const segments = scenario.load.filter((s): s is LoadSegment => s.type !== "trace");
@@ -113,10 +122,13 @@ export class Simulation {
       bus: this.bus,
       unitConfig: { UNIT_SERIAL_LOW: this.random.nextUint32(), UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff, MODULES_IN_SERIES: scenario.pack.modules },
       gaussian,
+      random: this.random,
     });
     const plant = this.plant;
+    this.contactors = new ContactorSystem({ now_s: () => this.clock.now_us / 1e6, packVoltage_V: () => plant.packVoltage_V() });
+    this.contactors.wire(this.controller.gpio);
     this.controller.adc.connect("PACK_VOLTAGE", () => plant.packVoltage_V());
-    this.controller.adc.connect("LINK_VOLTAGE", () => plant.packVoltage_V());
+    this.controller.adc.connect("LINK_VOLTAGE", () => this.contactors.linkVoltage_V());
     this.controller.adc.connect("PACK_CURRENT", () => plant.packCurrent_A());
 
     // The daisy chain: controller select-out -> node 0 select-in, node i select-out -> node i+1 select-in.
@@ -135,7 +147,13 @@ export class Simulation {
         bus: this.bus,
         unitConfig: { UNIT_SERIAL_LOW: serialLow, UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff },
         gaussian,
+        random: this.random,
       });
+      node.adc.temperature_C = () => plant.moduleTemperature_C(i);
+      const bleed = this.bleedTarget(i);
+      if (bleed !== null && this.nodeBoard.balancing !== undefined) {
+        this.balancingSwitches.push(new BalancingSwitch(node.gpio, this.nodeBoard.balancing.resistance_Ohm, bleed));
+      }
       node.adc.connect("MODULE_VOLTAGE", () => plant.moduleVoltage_V(i));
       node.adc.connect("MODULE_CURRENT", () => plant.moduleCurrent_A(i));
       node.adc.connect("MODULE_TEMPERATURE", () => plant.moduleTemperature_C(i));
@@ -150,6 +168,17 @@ export class Simulation {
   }
 
 
+  /** The plant module a node's bleed resistor acts on (null for plants without a bleed path). */
+  private bleedTarget(index: number): BleedTarget | null {
+    return this.plant instanceof EcmPack ? this.plant.pack.modules[index]! : null;
+  }
+
+  balancingSwitch(index: number): BalancingSwitch {
+    const sw = this.balancingSwitches[index];
+    if (sw === undefined) throw new Error(`module ${index} has no balancing switch (the plant has no bleed path)`);
+    return sw;
+  }
+
   /**
    * One tick period: the plant advances with the load held over the period; at its end every node
    * samples and ticks; their frames cross the bus; the controller ticks half a period later (its
@@ -157,8 +186,10 @@ export class Simulation {
    */
   step(): void {
     const dt_ms = this.tickPeriod_ms;
-    const current_A = this.load === null ? 0 : this.load.current_A(this.time_s, dt_ms / 1000, this.plant);
-    this.plant.step(current_A, dt_ms / 1000, this.scenario.ambient_C);
+    this.faults.apply(this, this.time_s);
+    let current_A = this.load === null ? 0 : this.load.current_A(this.time_s, dt_ms / 1000, this.plant);
+    if (this.scenario.contactors === "controlled" && !this.contactors.mainsClosed()) current_A = 0;
+    this.plant.step(current_A, dt_ms / 1000, this.ambient_C);
     this.clock.advance_us(dt_ms * 1000);
     const start_us = this.clock.now_us;
     const now_ms = this.clock.now_ms;

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { existsSync, readdirSync } from "node:fs";
 import { schemaValidator, readJsonFile } from "../validation.ts";
 import type { LoadSegment } from "./load.ts";
+import { checkFaultEvents } from "./faults.ts";
 import { listCells } from "../plant/chemistry.ts";
 import { listDriveCycles } from "../plant/drive-cycle.ts";
 
@@ -43,6 +44,8 @@ export interface Scenario {
   };
   load: (LoadSegment | TraceSegment)[];
   faults: FaultEvent[];
+  /** "closed": the load is always connected; "controlled": it flows only while the controller has both mains closed. */
+  contactors: "closed" | "controlled";
   /** Folder of the scenario file: relative paths (traces) resolve against it. */
   baseDir: string;
 }
@@ -86,6 +89,7 @@ export function validateScenario(data: unknown, source: string, baseDir: string 
     if (m !== null && Number(m[2]) >= p.modules) problems.push(`faults[${i}].target: ${f.target} but the pack has ${p.modules} modules`);
   }
   if (problems.length > 0) throw new Error(`invalid scenario ${source}:\n${problems.map((s) => `  ${s}`).join("\n")}`);
+  checkFaultEvents(raw.faults ?? [], source);
 
   const scenario: Scenario = {
     name: raw.name,
@@ -112,6 +116,7 @@ export function validateScenario(data: unknown, source: string, baseDir: string 
     },
     load,
     faults: raw.faults ?? [],
+    contactors: raw.contactors ?? "closed",
     baseDir,
   };
   if (p.convectiveCoefficient_W_per_m2K !== undefined) scenario.pack.convectiveCoefficient_W_per_m2K = p.convectiveCoefficient_W_per_m2K;
