@@ -180,6 +180,10 @@ export class CanBus {
   /** Frame length model: Davis et al. worst case (default) or the exact stuff bits of each frame. */
   stuffing: StuffingModel = "worst-case";
   private readonly faultCounts = new WeakMap<FrameFault, number>();
+  private readonly connectedScratch: BusPort[] = [];
+  private readonly receiversScratch: BusPort[] = [];
+  private readonly nextScratch: { segment: BusPort[] | BusPort; start_us: number } = { segment: [], start_us: 0 };
+  private readonly stubScratch: BusPort[] = [];
   private readonly pending: PendingDelivery[] = [];
 
   /** random: the run's seeded generator, needed only by probabilistic fault knobs. */
@@ -230,24 +234,39 @@ export class CanBus {
    * share the bus; a disconnected port is alone on its own stub (it still transmits, unheard).
    */
   private nextTransmission(): { segment: BusPort[] | BusPort; start_us: number } | null {
-    let best: { segment: BusPort[] | BusPort; start_us: number } | null = null;
-    const connected: BusPort[] = [];
+    // Called once per frame with every port: no allocation here (scratch arrays and objects are
+    // reused), which keeps a 96-node bus cheap.
+    const next = this.nextScratch;
+    let bestStart = Infinity;
+    let bestStub: BusPort | null = null;
+    const connected = this.connectedScratch;
+    connected.length = 0;
     let mainReady = Infinity;
     for (const port of this.ports) {
       const candidate = port.candidate();
       if (port.connected) {
         connected.push(port);
-        if (candidate !== null) mainReady = Math.min(mainReady, candidate.ready_us);
+        if (candidate !== null && candidate.ready_us < mainReady) mainReady = candidate.ready_us;
       } else if (candidate !== null) {
         const start = Math.max(port.stubFreeAt_us, candidate.ready_us);
-        if (best === null || start < best.start_us) best = { segment: port, start_us: start };
+        if (start < bestStart) {
+          bestStart = start;
+          bestStub = port;
+        }
       }
     }
     if (mainReady !== Infinity) {
       const start = Math.max(this.freeAt_us, mainReady);
-      if (best === null || start <= best.start_us) best = { segment: connected, start_us: start };
+      if (start <= bestStart) {
+        next.segment = connected;
+        next.start_us = start;
+        return next;
+      }
     }
-    return best;
+    if (bestStub === null) return null;
+    next.segment = bestStub;
+    next.start_us = bestStart;
+    return next;
   }
 
   private fires(fault: FrameFault | null, frame: Frame): boolean {
@@ -266,8 +285,15 @@ export class CanBus {
   }
 
   private transmit(segment: BusPort[] | BusPort, start_us: number, until_us: number): void {
-    const ports = Array.isArray(segment) ? segment : [segment];
     const shared = Array.isArray(segment);
+    let ports: BusPort[];
+    if (shared) {
+      ports = segment;
+    } else {
+      ports = this.stubScratch;
+      ports.length = 0;
+      ports.push(segment);
+    }
     for (const port of ports) port.refresh(start_us);
     // Arbitration: among the frames pending when the wire goes idle, the lowest identifier wins.
     let winner: BusPort | null = null;
@@ -281,7 +307,9 @@ export class CanBus {
     }
     if (winner === null || chosen === null) return;
     const frame = chosen.frame;
-    const receivers = ports.filter((p) => p !== winner && p.errorState !== "bus-off");
+    const receivers = this.receiversScratch;
+    receivers.length = 0;
+    for (const p of ports) if (p !== winner && !p.isBusOff) receivers.push(p);
     const bitTime = this.bitTime_us();
     const bits = this.frameBits(frame);
     const stuffedRegion = bits - FRAME_TRAILER_BITS;
@@ -427,6 +455,12 @@ export class BusPort implements Peripheral {
     this.receiver = receiver;
   }
 
+  private readonly candidateScratch: Candidate = { frame: null as unknown as Frame, ready_us: 0, babble: false };
+
+  get isBusOff(): boolean {
+    return this.busOff;
+  }
+
   get errorState(): ErrorState {
     if (this.busOff) return "bus-off";
     return this.tec >= ERROR_PASSIVE_LIMIT || this.rec >= ERROR_PASSIVE_LIMIT ? "error-passive" : "error-active";
@@ -464,7 +498,12 @@ export class BusPort implements Peripheral {
     }
     const head = this.queue[0];
     if (head === undefined) return null;
-    return { frame: head, ready_us: Math.max(ready, head.queued_us), babble: false };
+    // Reused: the bus reads a candidate before it asks this port for another one.
+    const c = this.candidateScratch;
+    c.frame = head;
+    c.ready_us = Math.max(ready, head.queued_us);
+    c.babble = false;
+    return c;
   }
 
   /** @internal leaves bus-off once the recovery sequence has completed. */

@@ -360,7 +360,7 @@ export class CompiledCell {
   readonly parameters: CellParameters;
   /** Interleaved node records, GRID_STRIDE values per (SOC, T) node, SOC-major. */
   readonly grid: Float64Array;
-  /** exp(-dt/tau1), exp(-dt/tau2) per node for decayStep_s. */
+  /** exp(-dt/tau1), exp(-dt/tau2) per node, for the dt of the last prepareDecay. */
   readonly decay: Float64Array;
   private decayStep = Number.NaN;
 
