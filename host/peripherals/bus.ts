@@ -180,8 +180,13 @@ export class CanBus {
   /** Frame length model: Davis et al. worst case (default) or the exact stuff bits of each frame. */
   stuffing: StuffingModel = "worst-case";
   private readonly faultCounts = new WeakMap<FrameFault, number>();
-  private readonly connectedScratch: BusPort[] = [];
   private readonly receiversScratch: BusPort[] = [];
+  private readonly readyPorts: BusPort[] = [];
+  private readonly receiversById = new Map<number, BusPort[]>();
+  private activeConnected = -1;
+  /** @internal ports in bus-off (they need refresh() to recover) and ports with REC > 0. */
+  readonly busOffPorts = new Set<BusPort>();
+  portsWithRec = 0;
   private readonly nextScratch: { segment: BusPort[] | BusPort; start_us: number } = { segment: [], start_us: 0 };
   private readonly stubScratch: BusPort[] = [];
   private readonly pending: PendingDelivery[] = [];
@@ -193,6 +198,7 @@ export class CanBus {
 
   attach(port: BusPort): void {
     this.ports.push(port);
+    this.invalidateReceivers();
   }
 
   now_us(): number {
@@ -234,31 +240,39 @@ export class CanBus {
    * share the bus; a disconnected port is alone on its own stub (it still transmits, unheard).
    */
   private nextTransmission(): { segment: BusPort[] | BusPort; start_us: number } | null {
-    // Called once per frame with every port: no allocation here (scratch arrays and objects are
-    // reused), which keeps a 96-node bus cheap.
+    // Called once per frame: it walks only the ports that have something to send (readyPorts) and
+    // allocates nothing, which keeps a 96-node bus cheap.
     const next = this.nextScratch;
     let bestStart = Infinity;
     let bestStub: BusPort | null = null;
-    const connected = this.connectedScratch;
-    connected.length = 0;
     let mainReady = Infinity;
-    for (const port of this.ports) {
+    const ready = this.readyPorts;
+    for (let i = 0; i < ready.length; ) {
+      const port = ready[i]!;
       const candidate = port.candidate();
-      if (port.connected) {
-        connected.push(port);
-        if (candidate !== null && candidate.ready_us < mainReady) mainReady = candidate.ready_us;
-      } else if (candidate !== null) {
+      if (candidate === null) {
+        if (!port.mayTransmit()) {
+          // Nothing queued and no babble: leave the ready list (swap-remove).
+          port.inReady = false;
+          ready[i] = ready[ready.length - 1]!;
+          ready.pop();
+          continue;
+        }
+      } else if (port.connected) {
+        if (candidate.ready_us < mainReady) mainReady = candidate.ready_us;
+      } else {
         const start = Math.max(port.stubFreeAt_us, candidate.ready_us);
         if (start < bestStart) {
           bestStart = start;
           bestStub = port;
         }
       }
+      i++;
     }
     if (mainReady !== Infinity) {
       const start = Math.max(this.freeAt_us, mainReady);
       if (start <= bestStart) {
-        next.segment = connected;
+        next.segment = this.ports;
         next.start_us = start;
         return next;
       }
@@ -267,6 +281,39 @@ export class CanBus {
     next.segment = bestStub;
     next.start_us = bestStart;
     return next;
+  }
+
+  /** @internal a port has something to send (or a babble), so arbitration must look at it. */
+  markReady(port: BusPort): void {
+    if (port.inReady) return;
+    port.inReady = true;
+    this.readyPorts.push(port);
+  }
+
+  /** @internal connection, filter or bus-off state changed: the receiver lists are stale. */
+  invalidateReceivers(): void {
+    this.receiversById.clear();
+    this.activeConnected = -1;
+  }
+
+  /** Connected ports that are not bus-off: the nodes that acknowledge and check every frame. */
+  private activeConnectedCount(): number {
+    if (this.activeConnected < 0) {
+      let n = 0;
+      for (const p of this.ports) if (p.connected && !p.isBusOff) n++;
+      this.activeConnected = n;
+    }
+    return this.activeConnected;
+  }
+
+  /** Connected, not bus-off ports whose acceptance filters pass this identifier (cached per identifier). */
+  private acceptingReceivers(id: number): BusPort[] {
+    let list = this.receiversById.get(id);
+    if (list === undefined) {
+      list = this.ports.filter((p) => p.connected && !p.isBusOff && p.accepts(id));
+      this.receiversById.set(id, list);
+    }
+    return list;
   }
 
   private fires(fault: FrameFault | null, frame: Frame): boolean {
@@ -294,11 +341,13 @@ export class CanBus {
       ports.length = 0;
       ports.push(segment);
     }
-    for (const port of ports) port.refresh(start_us);
+    if (this.busOffPorts.size > 0) for (const port of [...this.busOffPorts]) port.refresh(start_us);
     // Arbitration: among the frames pending when the wire goes idle, the lowest identifier wins.
     let winner: BusPort | null = null;
     let chosen: Candidate | null = null;
-    for (const port of ports) {
+    const contenders = shared ? this.readyPorts : ports;
+    for (const port of contenders) {
+      if (shared && !port.connected) continue;
       const candidate = port.candidate();
       if (candidate !== null && candidate.ready_us <= start_us && (chosen === null || candidate.frame.id < chosen.frame.id)) {
         winner = port;
@@ -307,9 +356,7 @@ export class CanBus {
     }
     if (winner === null || chosen === null) return;
     const frame = chosen.frame;
-    const receivers = this.receiversScratch;
-    receivers.length = 0;
-    for (const p of ports) if (p !== winner && !p.isBusOff) receivers.push(p);
+    const ackers = shared ? this.activeConnectedCount() - (winner.isBusOff ? 0 : 1) : 0;
     const bitTime = this.bitTime_us();
     const bits = this.frameBits(frame);
     const stuffedRegion = bits - FRAME_TRAILER_BITS;
@@ -321,10 +368,10 @@ export class CanBus {
       // bit error instead): TEC += 8 with no exception, REC += 1 at every receiver.
       end_us = start_us + (stuffedRegion + 3 + ERROR_FLAG_BITS + this.errorEchoBits + ERROR_DELIMITER_BITS + INTERMISSION_BITS) * bitTime;
       winner.transmitError(8);
-      for (const r of receivers) r.receiveError();
+      if (shared) for (const r of ports) if (r !== winner && r.connected && !r.isBusOff) r.receiveError();
       this.errorFrames++;
       if (shared) this.errorBusy_us += end_us - start_us;
-    } else if (receivers.length === 0) {
+    } else if (ackers === 0) {
       // Nobody acknowledges: ACK error at the ACK slot, error flag from the next bit. An error-passive
       // transmitter whose passive flag meets no dominant bit does not count it (ISO 11898-1 exception).
       const attempt_bits = stuffedRegion + 2 + ERROR_FLAG_BITS + ERROR_DELIMITER_BITS + INTERMISSION_BITS;
@@ -345,10 +392,13 @@ export class CanBus {
       winner.transmitted(chosen, start_us);
       let delivered: Frame | null = this.corruptPayload(frame);
       if (this.tamper !== null) delivered = this.tamper(delivered);
-      for (const r of receivers) r.receivedOk();
-      if (delivered !== null) {
-        if (shared) this.framesDelivered++;
-        for (const r of receivers) if (r.accepts(delivered.id)) this.route(r, delivered, end_us);
+      if (this.portsWithRec > 0) for (const r of ports) if (r !== winner && r.connected && !r.isBusOff) r.receivedOk();
+      if (delivered !== null && shared) {
+        this.framesDelivered++;
+        const receivers = this.receiversScratch;
+        receivers.length = 0;
+        for (const r of this.acceptingReceivers(delivered.id)) if (r !== winner) receivers.push(r);
+        for (const r of receivers) this.route(r, delivered, end_us);
       }
     }
     if (winner.errorState === "error-passive" || passiveBefore) winner.suspendUntil_us = end_us + SUSPEND_TRANSMISSION_BITS * bitTime;
@@ -432,10 +482,37 @@ export class BusPort implements Peripheral {
   /** Transmit and receive error counters (ISO 11898-1 fault confinement); TEC above 255 is bus-off. */
   tec = 0;
   rec = 0;
+  private connectedState = true;
+  /** @internal in the bus's ready list. */
+  inReady = false;
+  private babbleState: Babble | null = null;
+
   /** Fault knob: a disconnected port is alone on its stub: it neither reaches nor hears the bus, and gets no ACK. */
-  connected = true;
+  get connected(): boolean {
+    return this.connectedState;
+  }
+  set connected(value: boolean) {
+    if (value === this.connectedState) return;
+    this.connectedState = value;
+    this.bus.invalidateReceivers();
+  }
+
+  /** Fault knob: a babbling port floods the bus with one frame instead of its queue. */
+  get babble(): Babble | null {
+    return this.babbleState;
+  }
+  set babble(value: Babble | null) {
+    this.babbleState = value;
+    if (value !== null) this.bus.markReady(this);
+  }
+
+  /** @internal whether this port may still put something on the wire (a queue or an active babble). */
+  mayTransmit(): boolean {
+    if (this.queue.length > 0) return true;
+    const b = this.babbleState;
+    return b !== null && (b.stop_us === undefined || (this.babbleNext_us ?? b.start_us ?? 0) < b.stop_us);
+  }
   /** Fault knob: turns this port into a babbling node. */
-  babble: Babble | null = null;
   readonly faults: PortFaults = { drop: null, rxDelay_us: 0, rxJitter_us: 0 };
   /** "automatic": leaves bus-off after 128 x 11 recessive bits; "manual": only after requestRecovery(). */
   busOffRecovery: "automatic" | "manual" = "automatic";
@@ -512,7 +589,10 @@ export class BusPort implements Peripheral {
       this.busOff = false;
       this.recoveryAt_us = Infinity;
       this.tec = 0;
+      if (this.rec > 0) this.bus.portsWithRec--;
       this.rec = 0;
+      this.bus.busOffPorts.delete(this);
+      this.bus.invalidateReceivers();
     }
   }
 
@@ -536,6 +616,7 @@ export class BusPort implements Peripheral {
 
   /** @internal this port, as a receiver, detected an error. */
   receiveError(): void {
+    if (this.rec === 0) this.bus.portsWithRec++;
     this.rec++;
     this.receiveErrors++;
   }
@@ -543,7 +624,10 @@ export class BusPort implements Peripheral {
   /** @internal a frame was received without error (ISO 11898-1: REC - 1, or back to 119..127 from above 127; we take 127). */
   receivedOk(): void {
     if (this.rec > 127) this.rec = 127;
-    else if (this.rec > 0) this.rec--;
+    else if (this.rec > 0) {
+      this.rec--;
+      if (this.rec === 0) this.bus.portsWithRec--;
+    }
   }
 
   /** @internal bus-off when TEC exceeds 255. */
@@ -551,6 +635,8 @@ export class BusPort implements Peripheral {
     if (this.busOff || this.tec <= BUS_OFF_LIMIT) return;
     this.busOff = true;
     this.busOffCount++;
+    this.bus.busOffPorts.add(this);
+    this.bus.invalidateReceivers();
     this.recoveryAt_us = this.busOffRecovery === "automatic" ? now_us + BUS_OFF_RECOVERY_BITS * bitTime_us : Infinity;
   }
 
@@ -571,11 +657,13 @@ export class BusPort implements Peripheral {
     if (id === -1) {
       if (this.filters[slot] !== null) this.enabledFilters--;
       this.filters[slot] = null;
+      this.bus.invalidateReceivers();
       return 0;
     }
     if (id < 0 || id > 0x1fffffff || mask < 0 || mask > 0x1fffffff) return -2;
     if (this.filters[slot] === null) this.enabledFilters++;
     this.filters[slot] = [id, mask];
+    this.bus.invalidateReceivers();
     return 0;
   }
 
@@ -604,6 +692,7 @@ export class BusPort implements Peripheral {
       return -1;
     }
     this.queue.push({ id, data: data.slice(), queued_us: this.bus.now_us(), sender: this });
+    this.bus.markReady(this);
     return 0;
   }
 
