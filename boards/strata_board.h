@@ -92,6 +92,12 @@ int32_t strata_board_bus_status(void);
 /* bus: Configures hardware acceptance filter slot 0..7: a received frame reaches busReceive only if (frame id & mask) == (id & mask) for some enabled slot; id = -1 disables the slot. With no slot enabled every frame is received (the state after reset). 0 ok; -1 no such slot; -2 id or mask outside 29 bits. */
 int32_t strata_board_bus_filter(int32_t slot, int32_t id, int32_t mask);
 
+/* vehicle: Controller: queues one frame on the vehicle bus (CAN 2.0A, 11-bit identifier 0..0x7FF, 0..8 data bytes; layouts in boards/vehicle/strata-vehicle.dbc). Return codes as bus_send. */
+int32_t strata_board_vehicle_send(int32_t id, uint8_t *data, uint32_t length);
+
+/* vehicle: Controller: vehicle-bus controller state, packed as bus_status. */
+int32_t strata_board_vehicle_status(void);
+
 /* flash: Copies length bytes of non-volatile memory starting at address into linear memory. 0 ok; -1 out of range. */
 int32_t strata_board_flash_read(int32_t address, uint8_t *data, uint32_t length);
 

@@ -37,8 +37,18 @@ export const abiPath = join(repoRoot, "assembly", "hal", "abi.json");
 
 const SCALARS: readonly string[] = ["i32", "i64", "f32", "f64"];
 
-/** Loads and validates the ABI description; throws naming the offending entry. */
+const abiCache = new Map<string, HalAbi>();
+
+/** Loads and validates the ABI description (once per path); throws naming the offending entry. */
 export function loadAbi(path: string = abiPath): HalAbi {
+  const cached = abiCache.get(path);
+  if (cached !== undefined) return cached;
+  const abi = readAbi(path);
+  abiCache.set(path, abi);
+  return abi;
+}
+
+function readAbi(path: string): HalAbi {
   const abi = JSON.parse(readFileSync(path, "utf8")) as HalAbi;
   const names = new Set<string>();
   for (const fn of abi.functions) {

@@ -4,7 +4,7 @@ import type { BoardDefinition } from "./boards.ts";
 import { loadFirmwareImage, instantiateFirmware } from "./loader.ts";
 import { AdcPeripheral } from "./peripherals/adc.ts";
 import { GpioPeripheral } from "./peripherals/gpio.ts";
-import { BusPort, type CanBus } from "./peripherals/bus.ts";
+import { BusPort, VehiclePort, type CanBus } from "./peripherals/bus.ts";
 import { FlashPeripheral, PowerLossError } from "./peripherals/flash.ts";
 import type { Random } from "./random.ts";
 import { ClockPeripheral, type SimClock } from "./peripherals/clock.ts";
@@ -17,6 +17,8 @@ export interface FirmwareExports {
   tick(now_ms: bigint): void;
   busRxBuffer(): number;
   busReceive(id: number, length: number, now_ms: bigint): void;
+  /** Controller only: a frame from the vehicle bus, data at busRxBuffer(). */
+  vehicleReceive?(id: number, length: number, now_ms: bigint): void;
   framesSent(): number;
   firmwareVersion(): number;
   heapTop(): number;
@@ -65,6 +67,8 @@ export interface DeviceOptions {
   board: BoardDefinition;
   clock: SimClock;
   bus: CanBus;
+  /** The vehicle bus, for a controller. */
+  vehicleBus?: CanBus;
   /** Unit-specific board_config values (serial number, pack size). */
   unitConfig: Record<string, number>;
   /** Standard-normal generator for sensor noise (from the run's seeded Random). */
@@ -80,6 +84,7 @@ export class Device<E extends FirmwareExports> {
   readonly adc: AdcPeripheral;
   readonly gpio: GpioPeripheral;
   readonly port: BusPort;
+  readonly vehiclePort: VehiclePort | null;
   readonly flash: FlashPeripheral;
   readonly clockPeripheral: ClockPeripheral;
   readonly faults: FaultPeripheral;
@@ -101,6 +106,7 @@ export class Device<E extends FirmwareExports> {
     this.adc = new AdcPeripheral(options.board, options.gaussian);
     this.gpio = new GpioPeripheral();
     this.port = new BusPort(options.bus, options.name, options.board.bus.txQueueFrames);
+    this.vehiclePort = options.vehicleBus === undefined ? null : new VehiclePort(options.vehicleBus, `${options.name}-vehicle`, options.board.bus.txQueueFrames);
     this.flash = new FlashPeripheral(options.board, options.flashImage, options.random !== undefined ? { random: options.random } : {});
     this.clockPeripheral = new ClockPeripheral(options.clock);
     this.faults = new FaultPeripheral(options.clock);
@@ -111,12 +117,13 @@ export class Device<E extends FirmwareExports> {
     this.exports = instance.exports;
     this.memory = instance.memory;
     this.port.onReceive((id, data, time_us) => this.receive(id, data, time_us));
+    this.vehiclePort?.onReceive((id, data, time_us) => this.receiveVehicle(id, data, time_us));
   }
 
   private instantiate(): { exports: E; memory: WebAssembly.Memory } {
-    return instantiateFirmware<E>(loadFirmwareImage(this.imagePath), [
-      this.adc, this.gpio, this.port, this.flash, this.clockPeripheral, this.faults, this.config,
-    ]);
+    const peripherals = [this.adc, this.gpio, this.port, this.flash, this.clockPeripheral, this.faults, this.config];
+    if (this.vehiclePort !== null) peripherals.push(this.vehiclePort);
+    return instantiateFirmware<E>(loadFirmwareImage(this.imagePath), peripherals);
   }
 
   /**
@@ -158,6 +165,15 @@ export class Device<E extends FirmwareExports> {
     this.guard(() => {
       new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8).set(data);
       this.exports.busReceive(id | 0, data.length, BigInt(Math.floor(time_us / 1000)));
+    });
+  }
+
+  private receiveVehicle(id: number, data: Uint8Array, time_us: number): void {
+    this.guard(() => {
+      const handler = this.exports.vehicleReceive;
+      if (handler === undefined) return;
+      new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8).set(data);
+      handler(id | 0, data.length, BigInt(Math.floor(time_us / 1000)));
     });
   }
 

@@ -35,12 +35,17 @@ export function loadFirmwareImage(path: string): FirmwareImage {
   return image;
 }
 
-/** Builds the "hal" import object from the peripherals, checking it against the ABI. */
-export function linkHal(abi: HalAbi, peripherals: Peripheral[], memory: MemoryAccess): Record<string, HalImport> {
+/**
+ * Builds the "hal" import object from the peripherals, checking it against the ABI. Only the
+ * functions in `needed` (default: all of the ABI) must be provided: a board links what the image
+ * imports, so a node board needs no vehicle bus.
+ */
+export function linkHal(abi: HalAbi, peripherals: Peripheral[], memory: MemoryAccess, needed?: ReadonlySet<string>): Record<string, HalImport> {
   const byGroup = new Map<string, Record<string, HalImport>>();
   for (const p of peripherals) byGroup.set(p.group, p.imports(memory));
   const hal: Record<string, HalImport> = {};
   for (const fn of abi.functions) {
+    if (needed !== undefined && !needed.has(fn.name)) continue;
     const provided = byGroup.get(fn.group)?.[fn.name];
     if (provided === undefined) throw new Error(`no peripheral provides hal.${fn.name} ${wasm3Signature(fn)} (group '${fn.group}')`);
     if (provided.length !== fn.params.length) {
@@ -65,10 +70,12 @@ export interface FirmwareInstance<E> {
  */
 export function instantiateFirmware<E>(image: FirmwareImage, peripherals: Peripheral[]): FirmwareInstance<E> {
   const abi = loadAbi();
+  const needed = new Set<string>();
   for (const imp of WebAssembly.Module.imports(image.module)) {
     if (imp.module !== abi.module || imp.kind !== "function" || !abi.functions.some((f) => f.name === imp.name)) {
       throw new Error(`firmware image ${image.path} imports ${imp.module}.${imp.name} (${imp.kind}), which is not in the HAL ABI`);
     }
+    needed.add(imp.name);
   }
   let memory: WebAssembly.Memory | null = null;
   const access: MemoryAccess = {
@@ -77,7 +84,7 @@ export function instantiateFirmware<E>(image: FirmwareImage, peripherals: Periph
       return new Uint8Array(memory.buffer);
     },
   };
-  const hal = linkHal(abi, peripherals, access);
+  const hal = linkHal(abi, peripherals, access, needed);
   const { exports } = instantiateSync(image.module, { [abi.module]: hal });
   const exported = exports as unknown as Record<string, unknown>;
   if (!(exported["memory"] instanceof WebAssembly.Memory)) throw new Error(`firmware image ${image.path} does not export its memory`);

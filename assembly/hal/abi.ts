@@ -27,6 +27,14 @@ export declare function bus_status(): i32;
 @external("hal", "bus_filter")
 export declare function bus_filter(slot: i32, id: i32, mask: i32): i32;
 
+/** Controller: queues one frame on the vehicle bus (CAN 2.0A, 11-bit identifier 0..0x7FF, 0..8 data bytes; layouts in boards/vehicle/strata-vehicle.dbc). Return codes as bus_send. */
+@external("hal", "vehicle_send")
+export declare function vehicle_send(id: i32, data_ptr: i32, length: i32): i32;
+
+/** Controller: vehicle-bus controller state, packed as bus_status. */
+@external("hal", "vehicle_status")
+export declare function vehicle_status(): i32;
+
 /** Copies length bytes of non-volatile memory starting at address into linear memory. 0 ok; -1 out of range. */
 @external("hal", "flash_read")
 export declare function flash_read(address: i32, data_ptr: i32, length: i32): i32;

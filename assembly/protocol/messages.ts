@@ -19,18 +19,48 @@ export namespace MessageType {
   export const ADDRESS_REQUEST: i32 = 0x01;
   /** Controller broadcast: "the node with this serial takes this address". */
   export const ADDRESS_ASSIGN: i32 = 0x02;
+  /** Node to controller once after addressing and on request: versions, cell type, capacity. */
+  export const NODE_ANNOUNCE: i32 = 0x03;
   /** Node to controller every tick: voltage, current, temperature, E2E protected. */
   export const MODULE_MEASUREMENT: i32 = 0x10;
+  /** Node to controller every second (staggered by address): SOC and capacity with their bounds. */
+  export const MODULE_STATE: i32 = 0x11;
+  /** Node to controller every 10 s (staggered): resistance, SOH, throughput. */
+  export const MODULE_HEALTH: i32 = 0x12;
+  /** Controller broadcast every tick: heartbeat, pack state, wall-clock time, requests. */
+  export const CONTROLLER_STATUS: i32 = 0x20;
 }
 
 export namespace Priority {
+  export const CONTROL: i32 = 2;
   export const NETWORK_MANAGEMENT: i32 = 3;
   export const MEASUREMENT: i32 = 4;
+  export const STATE: i32 = 5;
 }
 
 export const ADDRESS_REQUEST_LENGTH: i32 = 8;
 export const ADDRESS_ASSIGN_LENGTH: i32 = 8;
 export const MODULE_MEASUREMENT_LENGTH: i32 = 8;
+export const NODE_ANNOUNCE_LENGTH: i32 = 8;
+export const MODULE_STATE_LENGTH: i32 = 8;
+export const MODULE_HEALTH_LENGTH: i32 = 8;
+export const CONTROLLER_STATUS_LENGTH: i32 = 8;
+
+/** Flags in the high nibble of byte 1 of MODULE_STATE. */
+export namespace StateFlag {
+  /** The node has no valid cell parameters: SOC and capacity fields are meaningless. */
+  export const NO_MODEL: i32 = 0x10;
+  /** The SOC comes from a cold start or the filter has not converged (sigma above 5 %). */
+  export const UNCERTAIN: i32 = 0x20;
+}
+
+/** Requests in byte 2 of CONTROLLER_STATUS. */
+export namespace ControllerRequest {
+  /** Persist estimator state and lifecycle record now (before a planned power-down). */
+  export const PERSIST: i32 = 0x01;
+  /** Nodes send NODE_ANNOUNCE again. */
+  export const ANNOUNCE: i32 = 0x02;
+}
 
 /** Measurement flags in the high nibble of byte 1 of MODULE_MEASUREMENT. */
 export namespace MeasurementFlag {
@@ -115,3 +145,93 @@ export function measurementTemperature_C(data: usize): f32 {
   if (raw == 0xff) return NaN;
   return <f32>raw * TEMPERATURE_RESOLUTION_C + TEMPERATURE_OFFSET_C;
 }
+
+/** SOC on the bus: 0.01 % per bit, u16 (0..100 %). */
+export const SOC_SCALE: f32 = 10000.0;
+/** SOC 1-sigma: 0.05 % per bit, u8 (0..12.75 %). */
+export const SOC_SIGMA_SCALE: f32 = 2000.0;
+/** Capacity: 0.01 Ah per bit, u16 (0..655.35 Ah). */
+export const CAPACITY_SCALE_PER_Ah: f32 = 100.0;
+/** Resistance: 1 uOhm per bit, u16 (0..65.535 mOhm for a module of parallel cells). */
+export const RESISTANCE_SCALE_PER_Ohm: f32 = 1.0e6;
+
+function storeScaled16(data: usize, offset: usize, value: f32, scale: f32): void {
+  store<u16>(data + offset, <u16>clampRound(value * scale, 0, 0xffff));
+}
+function storeScaled8(data: usize, offset: usize, value: f32, scale: f32): void {
+  store<u8>(data + offset, <u8>clampRound(value * scale, 0, 0xff));
+}
+
+/**
+ * NODE_ANNOUNCE: [0..1] protocol version, firmware version; [2..3] cell parameter id hash (u16,
+ * the low 16 bits of the cell blob's CRC-32: which parameter set the node runs);
+ * [4..5] nominal module capacity (0.01 Ah); [6] cells in parallel; [7] flags (bit 0: parameter
+ * set loaded). Not E2E protected: informational, re-sent on request.
+ */
+export function encodeNodeAnnounce(data: usize, firmwareVersion: i32, cellHash: u32, capacity_Ah: f32, parallelCells: i32, modelLoaded: bool): void {
+  store<u8>(data, <u8>PROTOCOL_VERSION, 0);
+  store<u8>(data, <u8>firmwareVersion, 1);
+  store<u16>(data, <u16>(cellHash & 0xffff), 2);
+  storeScaled16(data, 4, capacity_Ah, CAPACITY_SCALE_PER_Ah);
+  store<u8>(data, <u8>clampRound(<f32>parallelCells, 0, 255), 6);
+  store<u8>(data, modelLoaded ? 1 : 0, 7);
+}
+export function announceProtocolVersion(data: usize): i32 { return <i32>load<u8>(data, 0); }
+export function announceFirmwareVersion(data: usize): i32 { return <i32>load<u8>(data, 1); }
+export function announceCellHash(data: usize): i32 { return <i32>load<u16>(data, 2); }
+export function announceCapacity_Ah(data: usize): f32 { return <f32>load<u16>(data, 4) / CAPACITY_SCALE_PER_Ah; }
+export function announceParallelCells(data: usize): i32 { return <i32>load<u8>(data, 6); }
+export function announceModelLoaded(data: usize): bool { return (load<u8>(data, 7) & 1) != 0; }
+
+/**
+ * MODULE_STATE (E2E): [0] CRC; [1] counter | flags; [2..3] SOC (0.01 %); [4] SOC 1-sigma
+ * (0.05 %); [5..6] capacity estimate (0.01 Ah); [7] capacity 1-sigma (0.1 % of the estimate).
+ */
+export function encodeModuleState(id: u32, data: usize, counter: i32, flags: i32, soc: f32, socSigma: f32, capacity_Ah: f32, capacitySigma_Ah: f32): void {
+  store<u8>(data, <u8>(flags & 0xf0), 1);
+  storeScaled16(data, 2, soc, SOC_SCALE);
+  storeScaled8(data, 4, socSigma, SOC_SIGMA_SCALE);
+  storeScaled16(data, 5, capacity_Ah, CAPACITY_SCALE_PER_Ah);
+  store<u8>(data, <u8>clampRound(capacity_Ah > 0 ? capacitySigma_Ah / capacity_Ah * 1000.0 : 255.0, 0, 255), 7);
+  e2eProtect(id, data, MODULE_STATE_LENGTH, counter);
+}
+export function stateFlagsOf(data: usize): i32 { return <i32>(load<u8>(data, 1) & 0xf0); }
+export function stateSoc(data: usize): f32 { return <f32>load<u16>(data, 2) / SOC_SCALE; }
+export function stateSocSigma(data: usize): f32 { return <f32>load<u8>(data, 4) / SOC_SIGMA_SCALE; }
+export function stateCapacity_Ah(data: usize): f32 { return <f32>load<u16>(data, 5) / CAPACITY_SCALE_PER_Ah; }
+export function stateCapacitySigma_Ah(data: usize): f32 { return <f32>load<u8>(data, 7) / 1000.0 * stateCapacity_Ah(data); }
+
+/**
+ * MODULE_HEALTH (E2E): [0] CRC; [1] counter; [2..3] ohmic resistance R0 at 25 degC (1 uOhm);
+ * [4] resistance 1-sigma (0.5 % of the estimate per bit); [5..6] equivalent full cycles (0.1);
+ * [7] capacity SOH (0.5 % per bit, 0..127.5 %).
+ */
+export function encodeModuleHealth(id: u32, data: usize, counter: i32, r0_Ohm: f32, r0Sigma_Ohm: f32, equivalentFullCycles: f32, capacitySoh: f32): void {
+  store<u8>(data, 0, 1);
+  storeScaled16(data, 2, r0_Ohm, RESISTANCE_SCALE_PER_Ohm);
+  store<u8>(data, <u8>clampRound(r0_Ohm > 0 ? r0Sigma_Ohm / r0_Ohm * 200.0 : 255.0, 0, 255), 4);
+  storeScaled16(data, 5, equivalentFullCycles, 10.0);
+  storeScaled8(data, 7, capacitySoh, 200.0);
+  e2eProtect(id, data, MODULE_HEALTH_LENGTH, counter);
+}
+export function healthR0_Ohm(data: usize): f32 { return <f32>load<u16>(data, 2) / RESISTANCE_SCALE_PER_Ohm; }
+export function healthR0Sigma_Ohm(data: usize): f32 { return <f32>load<u8>(data, 4) / 200.0 * healthR0_Ohm(data); }
+export function healthEquivalentFullCycles(data: usize): f32 { return <f32>load<u16>(data, 5) / 10.0; }
+export function healthCapacitySoh(data: usize): f32 { return <f32>load<u8>(data, 7) / 200.0; }
+
+/**
+ * CONTROLLER_STATUS (E2E, broadcast every tick): [0] CRC; [1] counter | pack state (high nibble);
+ * [2] requests (ControllerRequest bits); [3] flags (bit 0 balancing allowed); [4..7] wall-clock
+ * time, s since 1970 (0 = unknown).
+ */
+export function encodeControllerStatus(id: u32, data: usize, counter: i32, packState: i32, requests: i32, flags: i32, unixTime_s: u32): void {
+  store<u8>(data, <u8>((packState & 0x0f) << 4), 1);
+  store<u8>(data, <u8>requests, 2);
+  store<u8>(data, <u8>flags, 3);
+  store<u32>(data, unixTime_s, 4);
+  e2eProtect(id, data, CONTROLLER_STATUS_LENGTH, counter);
+}
+export function statusPackState(data: usize): i32 { return <i32>(load<u8>(data, 1) >> 4); }
+export function statusRequests(data: usize): i32 { return <i32>load<u8>(data, 2); }
+export function statusFlags(data: usize): i32 { return <i32>load<u8>(data, 3); }
+export function statusUnixTime_s(data: usize): u32 { return load<u32>(data, 4); }

@@ -104,6 +104,26 @@ static m3ApiRawFunction(hal_bus_filter)
     m3ApiReturn(strata_board_bus_filter(slot, id, mask));
 }
 
+/* vehicle: i(iii) */
+static m3ApiRawFunction(hal_vehicle_send)
+{
+    m3ApiReturnType(int32_t)
+    m3ApiGetArg(int32_t, id)
+    m3ApiGetArg(uint32_t, data_ptr)
+    m3ApiGetArg(uint32_t, length)
+    (void)_ctx;
+    if ((uint64_t)data_ptr + length > m3_GetMemorySize(runtime)) m3ApiTrap(m3Err_trapOutOfBoundsMemoryAccess);
+    m3ApiReturn(strata_board_vehicle_send(id, (uint8_t *)m3ApiOffsetToPtr(data_ptr), length));
+}
+
+/* vehicle: i() */
+static m3ApiRawFunction(hal_vehicle_status)
+{
+    m3ApiReturnType(int32_t)
+    (void)runtime; (void)_ctx; (void)_mem;
+    m3ApiReturn(strata_board_vehicle_status());
+}
+
 /* flash: i(iii) */
 static m3ApiRawFunction(hal_flash_read)
 {
@@ -191,6 +211,10 @@ M3Result strata_link_hal(IM3Module module)
     result = m3_LinkRawFunction(module, "hal", "bus_status", "i()", &hal_bus_status);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
     result = m3_LinkRawFunction(module, "hal", "bus_filter", "i(iii)", &hal_bus_filter);
+    if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
+    result = m3_LinkRawFunction(module, "hal", "vehicle_send", "i(iii)", &hal_vehicle_send);
+    if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
+    result = m3_LinkRawFunction(module, "hal", "vehicle_status", "i()", &hal_vehicle_status);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
     result = m3_LinkRawFunction(module, "hal", "flash_read", "i(iii)", &hal_flash_read);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;

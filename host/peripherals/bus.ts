@@ -192,7 +192,11 @@ export class CanBus {
   private readonly pending: PendingDelivery[] = [];
 
   /** random: the run's seeded generator, needed only by probabilistic fault knobs. */
-  constructor(readonly bitrate_bps: number, private readonly clock: SimClock, public random: Random | null = null) {
+  /**
+   * random: the run's seeded generator, needed only by probabilistic fault knobs. extendedIds:
+   * 29-bit identifiers (CAN 2.0B, the module bus) or 11-bit ones (CAN 2.0A, the vehicle bus).
+   */
+  constructor(readonly bitrate_bps: number, private readonly clock: SimClock, public random: Random | null = null, readonly extendedIds = true) {
     if (!(bitrate_bps > 0)) throw new Error(`bus bit rate must be positive, got ${bitrate_bps}`);
   }
 
@@ -211,7 +215,7 @@ export class CanBus {
 
   /** Length of a frame on the wire in bits, interframe space included, under the stuffing model. */
   frameBits(frame: Frame): number {
-    return this.stuffing === "exact" ? exactFrameBits(frame.id, frame.data) : worstCaseFrameBits(frame.data.length);
+    return this.stuffing === "exact" ? exactFrameBits(frame.id, frame.data, this.extendedIds) : worstCaseFrameBits(frame.data.length, this.extendedIds);
   }
 
   frameDuration_us(frame: Frame): number {
@@ -467,7 +471,7 @@ export interface PortFaults {
 }
 
 export class BusPort implements Peripheral {
-  readonly group = "bus";
+  readonly group: string = "bus";
   private readonly queue: Frame[] = [];
   private receiver: Receiver | null = null;
   framesSent = 0;
@@ -681,7 +685,7 @@ export class BusPort implements Peripheral {
   }
 
   send(id: number, data: Uint8Array): number {
-    if (data.length > 8 || id < 0 || id > 0x1fffffff) return -2;
+    if (data.length > 8 || id < 0 || id > (this.bus.extendedIds ? 0x1fffffff : 0x7ff)) return -2;
     this.refresh(this.bus.now_us());
     if (this.busOff) {
       this.refusedBusOff++;
@@ -710,6 +714,21 @@ export class BusPort implements Peripheral {
       },
       bus_status: (): number => this.status(),
       bus_filter: (slot: number, id: number, mask: number): number => this.setFilter(slot, id, mask),
+    };
+  }
+}
+
+/** The controller's vehicle-bus port: the same CAN model on its own bus, behind the "vehicle" HAL group. */
+export class VehiclePort extends BusPort {
+  override readonly group: string = "vehicle";
+
+  override imports(memory: MemoryAccess): Record<string, HalImport> {
+    return {
+      vehicle_send: (id: number, ptr: number, length: number): number => {
+        if (length < 0 || length > 8) return -2;
+        return this.send(id >>> 0, checkedView(memory, ptr, length));
+      },
+      vehicle_status: (): number => this.status(),
     };
   }
 }
