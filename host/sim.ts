@@ -19,6 +19,7 @@ import { LoadProfile, type LoadSegment } from "./scenarios/load.ts";
 import { FaultSchedule } from "./scenarios/faults.ts";
 import { ContactorSystem } from "./peripherals/contactor.ts";
 import { BalancingSwitch, type BleedTarget } from "./peripherals/balancing.ts";
+import { nodeFlashImage } from "./provisioning/node.ts";
 
 export const defaultImages = {
   node: join(repoRoot, "build", "node.wasm"),
@@ -134,6 +135,9 @@ export class Simulation {
     // The daisy chain: controller select-out -> node 0 select-in, node i select-out -> node i+1 select-in.
     let upstream = new Net("chain-0");
     this.controller.gpio.connectOutput("CHAIN_SELECT_OUT", upstream);
+    // Every node is provisioned with the nominal parameter set of the scenario's cell: the plant's
+    // cells differ from it by their spread (and by whatever a scenario changes), as real cells do.
+    const nodeFlash = scenario.pack.model === "ecm" ? nodeFlashImage(this.nodeBoard, loadCell(scenario.pack.cell), scenario.pack.parallel) : undefined;
     const usedSerials = new Set<number>();
     for (let i = 0; i < scenario.pack.modules; i++) {
       let serialLow: number;
@@ -148,6 +152,7 @@ export class Simulation {
         unitConfig: { UNIT_SERIAL_LOW: serialLow, UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff },
         gaussian,
         random: this.random,
+        ...(nodeFlash !== undefined ? { flashImage: nodeFlash } : {}),
       });
       node.adc.temperature_C = () => plant.moduleTemperature_C(i);
       const bleed = this.bleedTarget(i);

@@ -35,7 +35,7 @@ static double board_config_value(int32_t key)
     case STRATA_CONFIG_BALANCE_RESISTANCE_Ohm: return 33.0; /* Ohm */
     case STRATA_CONFIG_BUS_BITRATE_bps: return 500000.0; /* bit/s */
     case STRATA_CONFIG_FLASH_SECTOR_SIZE_B: return 4096.0; /* B */
-    case STRATA_CONFIG_FLASH_SECTOR_COUNT: return 4.0;
+    case STRATA_CONFIG_FLASH_SECTOR_COUNT: return 8.0;
     case STRATA_CONFIG_FLASH_PROGRAM_UNIT_B: return 4.0; /* B */
     case STRATA_CONFIG_TICK_PERIOD_ms: return 100.0; /* ms */
     case STRATA_CONFIG_UNIT_SERIAL_LOW: return (double)strata_board_unit_serial(0);
