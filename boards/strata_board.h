@@ -66,6 +66,13 @@ extern "C" {
 #define STRATA_FAULT_BUS_FRAME_REJECTED 8 /* A received frame failed its length, CRC or counter check; detail is the message type. */
 #define STRATA_FAULT_MODULE_TIMEOUT 9 /* Controller: a module stopped reporting; detail is its address. */
 #define STRATA_FAULT_MODULE_TABLE_FULL 10 /* Controller: more modules than the table holds; detail is the address. */
+#define STRATA_FAULT_CELL_PARAMETERS_INVALID 11 /* The provisioned cell parameter blob is missing or invalid; detail is the parser's error code. The node measures but does not estimate. */
+#define STRATA_FAULT_STORE_CORRUPT 12 /* The record store found flash it cannot read and stays read-only (nothing is erased); detail is the mount status. */
+#define STRATA_FAULT_STORE_WRITE_FAILED 13 /* A record could not be written; detail is the store's error code. */
+#define STRATA_FAULT_PROTOCOL_MISMATCH 14 /* Controller: a node speaks a protocol version the controller does not (ADDRESS_REQUEST or NODE_ANNOUNCE); its frames are ignored. detail = address << 8 | the node's version. */
+#define STRATA_FAULT_CELL_MISMATCH 15 /* Controller: a node runs another cell parameter set than the pack configuration expects, or none; detail is its address. */
+#define STRATA_FAULT_PACK_CONFIG_INVALID 16 /* Controller: no valid pack configuration record in flash sector 0, or it disagrees with the board; the contactors stay open. detail is the parser's error (negative) or the board constant that disagrees. */
+#define STRATA_FAULT_PROTECTION_OPEN 17 /* Controller: a protection fault reached OPEN and the contactors are being opened; detail is the diagnostic code 0x1FL. */
 
 /*
  * Implemented by the board port, called by hal_link.c when the firmware calls the import of

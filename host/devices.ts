@@ -32,6 +32,25 @@ export interface NodeExports extends FirmwareExports {
   moduleTemperature_C(): number;
   measurementFlags(): number;
   sendFailures(): number;
+  cellParametersError(): number;
+  cellParametersHash(): number;
+  estimatorStart(): number;
+  socEstimate(): number;
+  socSigma(): number;
+  socBaseline(): number;
+  currentBias_mA(): number;
+  capacityEstimate_Ah(): number;
+  capacitySigma_Ah(): number;
+  capacityUpdates(): number;
+  resistanceEstimate_Ohm(soc: number, temperature_C: number): number;
+  resistanceRatio(): number;
+  resistanceUpdates(): number;
+  equivalentFullCycles(): number;
+  dischargedCharge_Ah(): number;
+  estimatorRejectedSteps(): number;
+  storeMountStatus(): number;
+  storeWrites(): number;
+  restoredFromFlash(): number;
 }
 
 export interface ControllerExports extends FirmwareExports {

@@ -167,4 +167,18 @@ export namespace FaultCode {
   export const MODULE_TIMEOUT: i32 = 9;
   /** Controller: more modules than the table holds; detail is the address. */
   export const MODULE_TABLE_FULL: i32 = 10;
+  /** The provisioned cell parameter blob is missing or invalid; detail is the parser's error code. The node measures but does not estimate. */
+  export const CELL_PARAMETERS_INVALID: i32 = 11;
+  /** The record store found flash it cannot read and stays read-only (nothing is erased); detail is the mount status. */
+  export const STORE_CORRUPT: i32 = 12;
+  /** A record could not be written; detail is the store's error code. */
+  export const STORE_WRITE_FAILED: i32 = 13;
+  /** Controller: a node speaks a protocol version the controller does not (ADDRESS_REQUEST or NODE_ANNOUNCE); its frames are ignored. detail = address << 8 | the node's version. */
+  export const PROTOCOL_MISMATCH: i32 = 14;
+  /** Controller: a node runs another cell parameter set than the pack configuration expects, or none; detail is its address. */
+  export const CELL_MISMATCH: i32 = 15;
+  /** Controller: no valid pack configuration record in flash sector 0, or it disagrees with the board; the contactors stay open. detail is the parser's error (negative) or the board constant that disagrees. */
+  export const PACK_CONFIG_INVALID: i32 = 16;
+  /** Controller: a protection fault reached OPEN and the contactors are being opened; detail is the diagnostic code 0x1FL. */
+  export const PROTECTION_OPEN: i32 = 17;
 }

@@ -1,23 +1,31 @@
 // Node firmware: one per module (one series element of parallel cells).
-// Each tick: measure through the ADC, take part in daisy-chain enumeration until addressed,
-// then report the module's measurement to the controller.
+// Each tick: measure through the ADC; until addressed, take part in daisy-chain enumeration;
+// then estimate the module's state, report it to the controller and keep it in flash.
+import "../hal/fault";
 import {
-  bus_send, bus_filter, gpio_read, gpio_write, fault_report, board_config,
+  bus_send, bus_filter, gpio_read, gpio_write, fault_report, board_config, flash_read,
   AdcChannel, GpioPin, ConfigKey, FaultCode,
 } from "../hal/abi";
-import "../hal/fault";
-import { AnalogFrontEnd } from "../hal/sensors";
+import { AnalogFrontEnd, requireConfig } from "../hal/sensors";
 import { heapTop as runtimeHeapTop } from "../runtime/heap";
-import { e2eNextCounter } from "../protocol/e2e";
+import { e2eNextCounter, e2eCheck, e2eAccepted, e2eCounterOf } from "../protocol/e2e";
 import {
-  makeId, idType, idSource, MessageType, Priority, MeasurementFlag,
+  makeId, idType, idSource, MessageType, Priority, MeasurementFlag, StateFlag, ControllerRequest,
   ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_BROADCAST, ADDRESS_FIRST_NODE, ADDRESS_LAST_NODE,
-  ADDRESS_ASSIGN_LENGTH, ADDRESS_REQUEST_LENGTH, MODULE_MEASUREMENT_LENGTH,
-  encodeAddressRequest, encodeModuleMeasurement, serialLowOf, serialHighOf, assignedAddressOf,
+  ADDRESS_ASSIGN_LENGTH, ADDRESS_REQUEST_LENGTH, MODULE_MEASUREMENT_LENGTH, NODE_ANNOUNCE_LENGTH,
+  MODULE_STATE_LENGTH, MODULE_HEALTH_LENGTH, CONTROLLER_STATUS_LENGTH,
+  encodeAddressRequest, encodeModuleMeasurement, encodeNodeAnnounce, encodeModuleState, encodeModuleHealth,
+  serialLowOf, serialHighOf, assignedAddressOf, statusRequests, statusUnixTime_s,
   DESTINATION_MASK, destinationFilter,
 } from "../protocol/messages";
+import { CellModel } from "../cell/model";
+import { parseCellBlob, CellBlobOffset } from "../cell/blob";
+import { crc32 } from "../storage/crc32";
+import { MountStatus } from "../storage/record-store";
+import { NodeEstimation } from "./estimation";
+import { NodePersistence } from "./persistence";
 
-const FIRMWARE_VERSION: i32 = 1;
+const FIRMWARE_VERSION: i32 = 2;
 
 /**
  * Plausible range of one module's terminal voltage: 0 to 5.5 V covers every Li-ion chemistry's
@@ -30,6 +38,19 @@ const TEMPERATURE_PLAUSIBLE_MIN_C: f32 = -40;
 const TEMPERATURE_PLAUSIBLE_MAX_C: f32 = 125;
 /** Unanswered address requests are repeated after this many ticks. */
 const ADDRESS_REQUEST_RETRY_TICKS: i32 = 10;
+/** MODULE_STATE every 10 ticks (1 s), MODULE_HEALTH every 100 ticks (10 s), staggered by address. */
+const STATE_PERIOD_TICKS: i32 = 10;
+const HEALTH_PERIOD_TICKS: i32 = 100;
+/**
+ * Estimator state is written every 5 minutes of operation and whenever the controller asks:
+ * 15 years of 2 h/day driving then stays within the flash endurance (docs/flash-store.md: about
+ * 9,500 cycles per sector at one write every 5 minutes around the clock).
+ */
+const PERSIST_PERIOD_ms: i64 = 300000;
+/** A SOC 1-sigma above this is reported as uncertain (StateFlag.UNCERTAIN). */
+const SOC_SIGMA_UNCERTAIN: f32 = 0.05;
+/** The cell parameter blob lives in flash sector 0; the record store owns the sectors after it. */
+const PROVISIONING_SECTOR: i32 = 0;
 
 const FILTER_SLOT_BROADCAST: i32 = 0;
 const FILTER_SLOT_OWN_ADDRESS: i32 = 1;
@@ -47,16 +68,48 @@ class NodeState {
   current_mA: f32 = NaN;
   temperature_C: f32 = NaN;
   flags: i32 = 0;
-  aliveCounter: i32 = 0;
+  measurementCounter: i32 = 0;
+  stateCounter: i32 = 0;
+  healthCounter: i32 = 0;
   requestCountdown: i32 = 0;
+  announcePending: bool = false;
   framesSent: i32 = 0;
   sendFailures: i32 = 0;
   ticks: i32 = 0;
-  lastNow_ms: i64 = 0;
+  tickPeriod_ms: i64 = 100;
+  lastNow_ms: i64 = -1;
+  // cell model and estimation (null when the node has no valid parameter set)
+  model: CellModel = new CellModel();
+  cellHash: u32 = 0;
+  blobError: i32 = 0;
+  estimation: NodeEstimation | null = null;
+  persistence: NodePersistence | null = null;
+  restoredFromFlash: bool = false;
+  // controller status
+  controllerCounter: i32 = -1;
+  lastControllerStatus_ms: i64 = -1;
+  unixTime_s: u32 = 0;
+  unixTimeAt_ms: i64 = 0;
+  lastPersist_ms: i64 = 0;
+  operating_ms: i64 = 0;
+  persistRequested: bool = false;
 }
 
 let state: NodeState | null = null;
 let sealedHeapTop: usize = 0;
+
+/** Reads the provisioning sector, installs the cell model and returns 0 or the blob parser's error. */
+function loadCellModel(s: NodeState, sectorSize: i32): i32 {
+  const scratch = new StaticArray<u8>(sectorSize);
+  const ptr = changetype<usize>(scratch);
+  if (flash_read(PROVISIONING_SECTOR * sectorSize, <i32>ptr, sectorSize) != 0) return -100;
+  const result = parseCellBlob(ptr, sectorSize, s.model);
+  if (result != 0) return result;
+  // Which parameter set the node runs, for the controller's check: the blob's CRC-32, low bits.
+  const length = <i32>load<u32>(ptr + <usize>CellBlobOffset.TOTAL_LENGTH);
+  s.cellHash = crc32(ptr, length);
+  return 0;
+}
 
 export function init(): void {
   const s = new NodeState();
@@ -66,6 +119,26 @@ export function init(): void {
   if (isNaN(low) || isNaN(high)) fault_report(FaultCode.BOARD_CONFIG_MISSING, ConfigKey.UNIT_SERIAL_LOW);
   s.serialLow = isNaN(low) ? 0 : <u32>low;
   s.serialHigh = isNaN(high) ? 0 : <u32>high;
+  const period = requireConfig(ConfigKey.TICK_PERIOD_ms, 1, 10000);
+  if (!isNaN(period)) s.tickPeriod_ms = <i64>period;
+
+  const sectorSize = requireConfig(ConfigKey.FLASH_SECTOR_SIZE_B, 256, 65536);
+  const sectorCount = requireConfig(ConfigKey.FLASH_SECTOR_COUNT, 3, 4096);
+  const programUnit = requireConfig(ConfigKey.FLASH_PROGRAM_UNIT_B, 1, 16);
+  if (!isNaN(sectorSize) && !isNaN(sectorCount) && !isNaN(programUnit)) {
+    s.blobError = loadCellModel(s, <i32>sectorSize);
+    if (s.blobError != 0) {
+      fault_report(FaultCode.CELL_PARAMETERS_INVALID, s.blobError);
+    } else {
+      const estimation = new NodeEstimation(s.model);
+      s.estimation = estimation;
+      const persistence = new NodePersistence(<i32>sectorSize, PROVISIONING_SECTOR + 1, <i32>sectorCount - 1, <i32>programUnit);
+      s.persistence = persistence;
+      const status = persistence.mount();
+      if (status == MountStatus.CORRUPT || status < 0) fault_report(FaultCode.STORE_CORRUPT, status);
+      else s.restoredFromFlash = persistence.loadState(estimation);
+    }
+  }
   gpio_write(GpioPin.CHAIN_SELECT_OUT, 0);
   gpio_write(GpioPin.BALANCE_SWITCH, 0);
   // Hardware filters: broadcasts now, frames addressed to this node once it has an address.
@@ -96,6 +169,17 @@ function measure(s: NodeState): void {
   s.flags = flags;
 }
 
+function estimate(s: NodeState, dt_s: f32): void {
+  const e = s.estimation;
+  if (e === null) return;
+  // Bad readings never reach the filter: they are flagged above and the step is skipped.
+  if ((s.flags & (MeasurementFlag.VOLTAGE_INVALID | MeasurementFlag.CURRENT_INVALID | MeasurementFlag.TEMPERATURE_INVALID)) != 0) {
+    e.stepsRejected++;
+    return;
+  }
+  e.step(s.current_mA / 1000, s.voltage_mV / 1000, s.temperature_C, dt_s);
+}
+
 function send(s: NodeState, id: u32, length: i32): void {
   const result = bus_send(<i32>id, <i32>txBuffer, length);
   if (result == 0) {
@@ -119,19 +203,69 @@ function enumerate(s: NodeState): void {
 
 function report(s: NodeState): void {
   const id = makeId(Priority.MEASUREMENT, MessageType.MODULE_MEASUREMENT, ADDRESS_CONTROLLER, s.address);
-  encodeModuleMeasurement(id, txBuffer, s.aliveCounter, s.flags, s.voltage_mV, s.current_mA, s.temperature_C);
-  s.aliveCounter = e2eNextCounter(s.aliveCounter);
+  encodeModuleMeasurement(id, txBuffer, s.measurementCounter, s.flags, s.voltage_mV, s.current_mA, s.temperature_C);
+  s.measurementCounter = e2eNextCounter(s.measurementCounter);
   send(s, id, MODULE_MEASUREMENT_LENGTH);
+
+  if (s.announcePending) {
+    s.announcePending = false;
+    encodeNodeAnnounce(txBuffer, FIRMWARE_VERSION, s.cellHash, s.model.moduleCapacity_Ah(), s.model.parallelCells, s.estimation !== null);
+    send(s, makeId(Priority.NETWORK_MANAGEMENT, MessageType.NODE_ANNOUNCE, ADDRESS_CONTROLLER, s.address), NODE_ANNOUNCE_LENGTH);
+  }
+  const e = s.estimation;
+  if ((s.ticks + s.address) % STATE_PERIOD_TICKS == 0) {
+    const stateId = makeId(Priority.STATE, MessageType.MODULE_STATE, ADDRESS_CONTROLLER, s.address);
+    if (e !== null && e.started) {
+      const flags = e.ekf.socSigma > SOC_SIGMA_UNCERTAIN ? StateFlag.UNCERTAIN : 0;
+      encodeModuleState(stateId, txBuffer, s.stateCounter, flags, e.ekf.soc, e.ekf.socSigma, e.capacity.capacity_Ah, e.capacity.capacitySigma_Ah);
+    } else {
+      encodeModuleState(stateId, txBuffer, s.stateCounter, StateFlag.NO_MODEL, 0, 0, 0, 0);
+    }
+    s.stateCounter = e2eNextCounter(s.stateCounter);
+    send(s, stateId, MODULE_STATE_LENGTH);
+  }
+  if (e !== null && e.started && (s.ticks + s.address) % HEALTH_PERIOD_TICKS == 0) {
+    const healthId = makeId(Priority.STATE, MessageType.MODULE_HEALTH, ADDRESS_CONTROLLER, s.address);
+    // R0 is reported at 25 degC and 50 % SOC so modules compare whatever their temperature.
+    const r0 = e.resistance.r0Module_Ohm(0.5, 25);
+    encodeModuleHealth(healthId, txBuffer, s.healthCounter, r0, e.resistance.ratioSigma * s.model.r0Module_Ohm(0.5, 25),
+      e.throughput.equivalentFullCycles, e.capacity.capacityRatio);
+    s.healthCounter = e2eNextCounter(s.healthCounter);
+    send(s, healthId, MODULE_HEALTH_LENGTH);
+  }
+}
+
+/** Wall-clock seconds now, from the controller's last time broadcast (0 while unknown). */
+function unixNow_s(s: NodeState, now_ms: i64): u32 {
+  if (s.unixTime_s == 0) return 0;
+  return s.unixTime_s + <u32>((now_ms - s.unixTimeAt_ms) / 1000);
+}
+
+function persist(s: NodeState, now_ms: i64): void {
+  const p = s.persistence;
+  const e = s.estimation;
+  if (p === null || e === null || !e.started) return;
+  const due = s.operating_ms - s.lastPersist_ms >= PERSIST_PERIOD_ms;
+  if (!due && !s.persistRequested) return;
+  s.persistRequested = false;
+  s.lastPersist_ms = s.operating_ms;
+  if (!p.saveState(e, unixNow_s(s, now_ms), <u32>(s.operating_ms / 1000)) && !p.store.readOnly) {
+    fault_report(FaultCode.STORE_WRITE_FAILED, p.writeFailures);
+  }
 }
 
 export function tick(now_ms: i64): void {
   const s = state;
   if (s === null) return;
-  s.ticks++;
+  const dt_ms = s.lastNow_ms < 0 ? s.tickPeriod_ms : now_ms - s.lastNow_ms;
   s.lastNow_ms = now_ms;
+  s.ticks++;
+  s.operating_ms += dt_ms;
   measure(s);
+  estimate(s, <f32>dt_ms / 1000);
   if (s.address == ADDRESS_UNASSIGNED) enumerate(s);
   else report(s);
+  persist(s, now_ms);
 }
 
 /** Address of the 8-byte buffer the board copies a received frame's data into before busReceive. */
@@ -139,27 +273,53 @@ export function busRxBuffer(): usize {
   return rxBuffer;
 }
 
+function onAddressAssign(s: NodeState, length: i32): void {
+  if (length != ADDRESS_ASSIGN_LENGTH) {
+    fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.ADDRESS_ASSIGN);
+    return;
+  }
+  if (s.address != ADDRESS_UNASSIGNED) return;
+  if (serialLowOf(rxBuffer) != s.serialLow || serialHighOf(rxBuffer) != (s.serialHigh & 0xffff)) return;
+  const address = assignedAddressOf(rxBuffer);
+  if (address < ADDRESS_FIRST_NODE || address > ADDRESS_LAST_NODE) {
+    fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.ADDRESS_ASSIGN);
+    return;
+  }
+  s.address = address;
+  s.announcePending = true;
+  bus_filter(FILTER_SLOT_OWN_ADDRESS, destinationFilter(address), DESTINATION_MASK);
+  gpio_write(GpioPin.CHAIN_SELECT_OUT, 1);
+}
+
+function onControllerStatus(s: NodeState, id: u32, length: i32, now_ms: i64): void {
+  const status = e2eCheck(id, rxBuffer, length, CONTROLLER_STATUS_LENGTH, s.controllerCounter);
+  if (!e2eAccepted(status)) {
+    fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.CONTROLLER_STATUS);
+    return;
+  }
+  s.controllerCounter = e2eCounterOf(rxBuffer);
+  s.lastControllerStatus_ms = now_ms;
+  const time = statusUnixTime_s(rxBuffer);
+  if (time != 0) {
+    s.unixTime_s = time;
+    s.unixTimeAt_ms = now_ms;
+    const e = s.estimation;
+    if (e !== null) e.applyOffTime(time);
+  }
+  const requests = statusRequests(rxBuffer);
+  if ((requests & ControllerRequest.PERSIST) != 0) s.persistRequested = true;
+  if ((requests & ControllerRequest.ANNOUNCE) != 0 && s.address != ADDRESS_UNASSIGNED) s.announcePending = true;
+}
+
 /** A frame arrived: id is the 29-bit identifier, its length bytes of data are at busRxBuffer(). */
 export function busReceive(id: i32, length: i32, now_ms: i64): void {
   const s = state;
   if (s === null) return;
   const frameId = <u32>id;
-  if (idType(frameId) == MessageType.ADDRESS_ASSIGN && idSource(frameId) == ADDRESS_CONTROLLER) {
-    if (length != ADDRESS_ASSIGN_LENGTH) {
-      fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.ADDRESS_ASSIGN);
-      return;
-    }
-    if (s.address != ADDRESS_UNASSIGNED) return;
-    if (serialLowOf(rxBuffer) != s.serialLow || serialHighOf(rxBuffer) != (s.serialHigh & 0xffff)) return;
-    const address = assignedAddressOf(rxBuffer);
-    if (address < ADDRESS_FIRST_NODE || address > ADDRESS_LAST_NODE) {
-      fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.ADDRESS_ASSIGN);
-      return;
-    }
-    s.address = address;
-    bus_filter(FILTER_SLOT_OWN_ADDRESS, destinationFilter(address), DESTINATION_MASK);
-    gpio_write(GpioPin.CHAIN_SELECT_OUT, 1);
-  }
+  if (idSource(frameId) != ADDRESS_CONTROLLER) return;
+  const type = idType(frameId);
+  if (type == MessageType.ADDRESS_ASSIGN) onAddressAssign(s, length);
+  else if (type == MessageType.CONTROLLER_STATUS) onControllerStatus(s, frameId, length, now_ms);
 }
 
 // --- read-only state for tests and telemetry ---
@@ -171,6 +331,27 @@ export function measurementFlags(): i32 { return state === null ? 0 : state!.fla
 export function framesSent(): i32 { return state === null ? 0 : state!.framesSent; }
 export function sendFailures(): i32 { return state === null ? 0 : state!.sendFailures; }
 export function firmwareVersion(): i32 { return FIRMWARE_VERSION; }
+export function cellParametersError(): i32 { return state === null ? -1 : state!.blobError; }
+export function cellParametersHash(): u32 { return state === null ? 0 : state!.cellHash; }
+function estimation(): NodeEstimation | null { return state === null ? null : state!.estimation; }
+/** 0 not started, 1 cold start at rest, 2 warm start from flash, 3 cold start under load. */
+export function estimatorStart(): i32 { const e = estimation(); return e === null ? 0 : e.startKind; }
+export function socEstimate(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.soc; }
+export function socSigma(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.socSigma; }
+export function socBaseline(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.baseline.soc; }
+export function currentBias_mA(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.state(4) * 1000; }
+export function capacityEstimate_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacity.capacity_Ah; }
+export function capacitySigma_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacity.capacitySigma_Ah; }
+export function capacityUpdates(): i32 { const e = estimation(); return e === null ? 0 : e.capacity.updates; }
+export function resistanceEstimate_Ohm(soc: f32, temperature_C: f32): f32 { const e = estimation(); return e === null ? NaN : e.resistance.r0Module_Ohm(soc, temperature_C); }
+export function resistanceRatio(): f32 { const e = estimation(); return e === null ? NaN : e.resistance.ratio; }
+export function resistanceUpdates(): i32 { const e = estimation(); return e === null ? 0 : e.resistance.updates; }
+export function equivalentFullCycles(): f32 { const e = estimation(); return e === null ? NaN : e.throughput.equivalentFullCycles; }
+export function dischargedCharge_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.throughput.dischargedCharge_Ah; }
+export function estimatorRejectedSteps(): i32 { const e = estimation(); return e === null ? 0 : e.stepsRejected + e.ekf.rejectedSteps; }
+export function storeMountStatus(): i32 { return state === null || state!.persistence === null ? -1 : state!.persistence!.mountStatus; }
+export function storeWrites(): i32 { return state === null || state!.persistence === null ? 0 : state!.persistence!.writes; }
+export function restoredFromFlash(): bool { return state !== null && state!.restoredFromFlash; }
 /** Heap top now and as sealed at the end of init(): they differ only if something allocated after init. */
 export function heapTop(): usize { return runtimeHeapTop(); }
 export function heapTopAtInit(): usize { return sealedHeapTop; }

@@ -61,12 +61,27 @@ test("the controller's view matches the plant within one ADC step", () => {
 });
 
 test("no firmware allocates after init, traps or reports a fault on a healthy pack", () => {
-  const sim = new Simulation(scenario({ duration_s: 10 }));
+  const sim = new Simulation(validateScenario({
+    name: "healthy", seed: 8, duration_s: 30,
+    pack: { modules: 6, model: "ecm", cell: "lg-inr21700-m50", parallel: 2, initialSoc: 0.7 },
+    load: [{ type: "drive-cycle", cycle: "us06" }],
+  }, "healthy"));
   sim.run();
   for (const device of sim.devices()) {
     assert.equal(device.trap, null, device.name);
     assert.equal(device.heapGrowthSinceInit(), 0, `${device.name} allocated after init`);
     assert.deepEqual(device.faults.records, [], device.name);
+  }
+  for (const node of sim.nodes) assert.equal(node.exports.cellParametersError(), 0, `${node.name} runs its provisioned cell model`);
+});
+
+test("a node without a cell parameter set says so once and still measures", () => {
+  const sim = new Simulation(scenario({ modules: 2, duration_s: 2 }));
+  sim.run();
+  for (const node of sim.nodes) {
+    assert.equal(node.faults.count(faultCode("CELL_PARAMETERS_INVALID")), 1, node.name);
+    assert.ok(Number.isNaN(node.exports.socEstimate()));
+    assert.ok(node.exports.moduleVoltage_mV() > 3000);
   }
 });
 

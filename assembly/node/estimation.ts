@@ -1,0 +1,108 @@
+// The node's estimation: the cell model from the provisioned parameter blob, the SOC filter with
+// its baseline beside it (so a benchmark compares both in one run), and the state-of-health
+// estimators. docs/estimation.md explains the algorithms; this file decides when they run.
+import { CellModel } from "../cell/model";
+import { EkfSocEstimator, EkfState } from "../estimation/soc/ekf";
+import { CoulombCounter } from "../estimation/soc/coulomb";
+import { powerOffSocLoss, powerOffSocVariance } from "../estimation/soc/estimator";
+import { ResistanceEstimator } from "../estimation/soh/resistance";
+import { CapacityEstimator, CapacityPairBuilder } from "../estimation/soh/capacity";
+import { Throughput } from "../estimation/soh/throughput";
+
+/**
+ * Prior 1-sigma of a module's capacity before any estimate: 5 % of nominal, the spread of capacity
+ * among new cells of one lot plus early fade (Dubarry et al., J. Power Sources 2009, cell-to-cell
+ * variation of commercial 18650s; a retired module starts from its persisted estimate instead).
+ */
+const CAPACITY_PRIOR_SIGMA_REL: f32 = 0.05;
+/** Current below which the module is at rest for the cold-start decision, as a C-rate: C/50. */
+const REST_C_RATE: f32 = 0.02;
+/** A capacity estimate is fed back to the SOC filter once its 1-sigma is below 3 % of it. */
+const CAPACITY_FEEDBACK_SIGMA_REL: f32 = 0.03;
+
+export class NodeEstimation {
+  readonly model: CellModel;
+  readonly ekf: EkfSocEstimator;
+  readonly baseline: CoulombCounter;
+  readonly resistance: ResistanceEstimator;
+  readonly capacity: CapacityEstimator;
+  readonly pairs: CapacityPairBuilder;
+  readonly throughput: Throughput;
+  started: bool = false;
+  /** How the filter started: 0 not yet, 1 cold (OCV), 2 warm (persisted state). */
+  startKind: i32 = 0;
+  /** Persisted state waiting to be applied at the first valid measurement. */
+  pendingRestore: bool = false;
+  restoreSoc: f32 = 0;
+  restoreSocVariance: f32 = 0;
+  restoreHysteresis: f32 = 0;
+  restoreBias_A: f32 = 0;
+  restoreBiasVariance: f32 = 0;
+  /** Wall-clock time of the persisted state (0 unknown): the off time is applied when the controller tells the time. */
+  restoreSavedAt_s: u32 = 0;
+  offTimeApplied: bool = false;
+  stepsRejected: i32 = 0;
+
+  constructor(model: CellModel) {
+    this.model = model;
+    this.ekf = new EkfSocEstimator(model);
+    this.baseline = new CoulombCounter(model);
+    this.resistance = new ResistanceEstimator(model);
+    const nominal = model.moduleCapacity_Ah();
+    this.capacity = new CapacityEstimator(nominal, nominal * CAPACITY_PRIOR_SIGMA_REL);
+    this.pairs = new CapacityPairBuilder(model);
+    this.throughput = new Throughput(nominal);
+  }
+
+  /** One tick of valid measurements (current positive = discharge). */
+  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32): void {
+    if (!this.started) {
+      if (this.pendingRestore) {
+        this.ekf.restore(this.restoreSoc, this.restoreSocVariance, this.restoreHysteresis, this.restoreBias_A, this.restoreBiasVariance, 0);
+        this.baseline.restore(this.restoreSoc, this.restoreSocVariance, 0, 0, 0, 0);
+        this.startKind = 2;
+      } else {
+        // Cold start: the module's SOC from its voltage. After a rest this is the best there is;
+        // under load the filter's covariance (SOC unknown, hysteresis unknown) lets it converge.
+        const resting = Mathf.abs(current_A) <= REST_C_RATE * this.model.moduleCapacity_Ah();
+        if (!this.ekf.resetFromOcv(voltage_V, temperature_C)) return;
+        this.baseline.resetFromOcv(voltage_V, temperature_C);
+        this.startKind = resting ? 1 : 3;
+      }
+      this.started = true;
+      this.pendingRestore = false;
+      this.pairs.start(this.ekf.soc, this.ekf.socVariance);
+      return;
+    }
+    const flags = this.ekf.step(current_A, voltage_V, temperature_C, dt_s);
+    if (flags != 0) {
+      this.stepsRejected++;
+      return;
+    }
+    this.baseline.step(current_A, voltage_V, temperature_C, dt_s);
+    this.resistance.step(current_A, voltage_V, this.ekf.soc, temperature_C, dt_s);
+    this.throughput.step(current_A, voltage_V, dt_s);
+    // Charge for the capacity pairs uses the filter's offset-corrected current.
+    this.pairs.accumulate(current_A - this.ekf.state(EkfState.CURRENT_BIAS_A), dt_s);
+    if (this.pairs.offer(this.ekf.soc, this.ekf.socVariance, this.capacity)) {
+      const sigma = this.capacity.capacitySigma_Ah;
+      if (sigma < CAPACITY_FEEDBACK_SIGMA_REL * this.capacity.capacity_Ah) {
+        // The baseline keeps the nominal capacity, as the BMSs it stands for do.
+        this.ekf.setCapacity_Ah(this.capacity.capacity_Ah);
+      }
+    }
+  }
+
+  /**
+   * The controller told the wall-clock time: when the filter was warm-started from a state saved at
+   * a known time, apply the self-discharge and its uncertainty for the time the node was off.
+   */
+  applyOffTime(now_s: u32): void {
+    if (this.offTimeApplied || this.startKind != 2 || this.restoreSavedAt_s == 0 || now_s <= this.restoreSavedAt_s) return;
+    this.offTimeApplied = true;
+    const off_s = <f32>(now_s - this.restoreSavedAt_s);
+    const soc = this.ekf.state(EkfState.SOC) - powerOffSocLoss(this.model, off_s);
+    this.ekf.setState(EkfState.SOC, soc);
+    this.ekf.setCovariance(EkfState.SOC, EkfState.SOC, this.ekf.covariance(EkfState.SOC, EkfState.SOC) + powerOffSocVariance(this.model, off_s));
+  }
+}
