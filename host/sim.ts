@@ -20,6 +20,9 @@ import { FaultSchedule } from "./scenarios/faults.ts";
 import { ContactorSystem } from "./peripherals/contactor.ts";
 import { BalancingSwitch, type BleedTarget } from "./peripherals/balancing.ts";
 import { nodeFlashImage } from "./provisioning/node.ts";
+import { STM32F4_ADC, REF5025 } from "./peripherals/adc.ts";
+import { INA240A1 } from "./peripherals/current-sensor.ts";
+import { MURATA_NCP15XH103F03RC } from "./peripherals/ntc.ts";
 
 export const defaultImages = {
   node: join(repoRoot, "build", "node.wasm"),
@@ -71,6 +74,8 @@ export function createPlant(scenario: Scenario, seed: number): PackPlant {
     seed,
     initialSoc: p.initialSoc,
     temperature_C: p.temperature_C,
+    ...(p.parameterScale !== undefined ? { parameterScale: p.parameterScale } : {}),
+    ...(p.ageing !== undefined ? { ageing: p.ageing } : {}),
     ...(p.convectiveCoefficient_W_per_m2K !== undefined ? { cellOptions: { convectiveCoefficient_W_per_m2K: p.convectiveCoefficient_W_per_m2K } } : {}),
   });
 }
@@ -155,6 +160,7 @@ export class Simulation {
         ...(nodeFlash !== undefined ? { flashImage: nodeFlash } : {}),
       });
       node.adc.temperature_C = () => plant.moduleTemperature_C(i);
+      if (scenario.sensors !== "ideal") this.useDatasheetSensors(node, scenario.sensors === "datasheet-typical" ? "typical" : "maximum");
       const bleed = this.bleedTarget(i);
       if (bleed !== null && this.nodeBoard.balancing !== undefined) {
         this.balancingSwitches.push(new BalancingSwitch(node.gpio, this.nodeBoard.balancing.resistance_Ohm, bleed));
@@ -172,6 +178,16 @@ export class Simulation {
     for (const node of this.nodes) node.init();
   }
 
+
+  /**
+   * Gives a node's sensors errors drawn from its parts' datasheets (each unit draws its own, as a
+   * production lot would): the STM32F4 ADC, the INA240A1 current amplifier, the Murata NTC.
+   */
+  private useDatasheetSensors(node: NodeDevice, corner: "typical" | "maximum"): void {
+    node.adc.usePart(STM32F4_ADC, corner, this.random, REF5025);
+    node.adc.currentSensor("MODULE_CURRENT").usePart(INA240A1[corner], this.random);
+    node.adc.thermistor("MODULE_TEMPERATURE").drawTolerances(MURATA_NCP15XH103F03RC, this.random);
+  }
 
   /** The plant module a node's bleed resistor acts on (null for plants without a bleed path). */
   private bleedTarget(index: number): BleedTarget | null {

@@ -123,6 +123,10 @@ export interface PackConfig {
   temperature_C: number;
   /** Options applied to every cell (its spread-drawn fields are overridden). */
   cellOptions?: CellOptions;
+  /** Multiplies every cell's capacity and resistance: a plant that differs from its parameter file. */
+  parameterScale?: { capacity: number; resistance: number };
+  /** Prior ageing of every cell: capacity fade and resistance growth (fractions), as cycle ageing. */
+  ageing?: { capacityFade: number; resistanceGrowth: number };
 }
 
 /**
@@ -141,11 +145,13 @@ export function createPack(config: PackConfig): Pack {
   for (let m = 0; m < modules; m++) {
     const cells: Cell[] = [];
     for (let p = 0; p < parallel; p++) {
-      const capacityScale = scale(spread.capacity_rel);
-      const resistanceScale = scale(spread.resistance_rel);
+      const capacityScale = scale(spread.capacity_rel) * (config.parameterScale?.capacity ?? 1);
+      const resistanceScale = scale(spread.resistance_rel) * (config.parameterScale?.resistance ?? 1);
       const soc = Math.min(1, Math.max(0, initialSoc + spread.soc_abs * random.gaussian()));
       const selfDischargeScale = Math.max(0, 1 + spread.selfDischarge_rel * random.gaussian());
-      cells.push(new Cell(cell, { ...config.cellOptions, capacityScale, resistanceScale, soc, selfDischargeScale, temperature_C }));
+      const c = new Cell(cell, { ...config.cellOptions, capacityScale, resistanceScale, soc, selfDischargeScale, temperature_C });
+      if (config.ageing !== undefined) c.setState({ capacityLossCycle: config.ageing.capacityFade, resistanceGrowthCycle: config.ageing.resistanceGrowth });
+      cells.push(c);
     }
     built.push(new Module(cells));
   }

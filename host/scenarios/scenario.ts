@@ -37,6 +37,8 @@ export interface Scenario {
     initialSoc: number;
     temperature_C: number;
     convectiveCoefficient_W_per_m2K?: number;
+    parameterScale?: { capacity: number; resistance: number };
+    ageing?: { capacityFade: number; resistanceGrowth: number };
     capacity_Ah: number;
     ocvEmpty_V: number;
     ocvFull_V: number;
@@ -46,6 +48,8 @@ export interface Scenario {
   faults: FaultEvent[];
   /** "closed": the load is always connected; "controlled": it flows only while the controller has both mains closed. */
   contactors: "closed" | "controlled";
+  /** Sensor error model of every node: ideal, or drawn from the parts' datasheet figures. */
+  sensors: "ideal" | "datasheet-typical" | "datasheet-maximum";
   /** Folder of the scenario file: relative paths (traces) resolve against it. */
   baseDir: string;
 }
@@ -117,9 +121,12 @@ export function validateScenario(data: unknown, source: string, baseDir: string 
     load,
     faults: raw.faults ?? [],
     contactors: raw.contactors ?? "closed",
+    sensors: raw.sensors ?? "ideal",
     baseDir,
   };
   if (p.convectiveCoefficient_W_per_m2K !== undefined) scenario.pack.convectiveCoefficient_W_per_m2K = p.convectiveCoefficient_W_per_m2K;
+  if (p.parameterScale !== undefined) scenario.pack.parameterScale = p.parameterScale;
+  if (p.ageing !== undefined) scenario.pack.ageing = p.ageing;
   if (raw.duration_s !== undefined) scenario.duration_s = raw.duration_s;
   if (raw.description !== undefined) scenario.description = raw.description;
   return scenario;
