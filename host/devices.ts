@@ -17,6 +17,8 @@ export interface FirmwareExports {
   tick(now_ms: bigint): void;
   busRxBuffer(): number;
   busReceive(id: number, length: number, now_ms: bigint): void;
+  /** Optional: a connected input changed level (pin-change interrupt). */
+  gpioChanged?(pin: number, level: number, now_ms: bigint): void;
   /** Controller only: a frame from the vehicle bus, data at busRxBuffer(). */
   vehicleReceive?(id: number, length: number, now_ms: bigint): void;
   framesSent(): number;
@@ -137,6 +139,10 @@ export class Device<E extends FirmwareExports> {
     this.memory = instance.memory;
     this.port.onReceive((id, data, time_us) => this.receive(id, data, time_us));
     this.vehiclePort?.onReceive((id, data, time_us) => this.receiveVehicle(id, data, time_us));
+    this.gpio.onInputEdge = (pin, level) => this.guard(() => {
+      const handler = this.exports.gpioChanged;
+      if (handler !== undefined) handler(pin, level, BigInt(Math.floor(options.bus.now_us() / 1000)));
+    });
   }
 
   private instantiate(): { exports: E; memory: WebAssembly.Memory } {

@@ -190,15 +190,30 @@ function send(s: NodeState, id: u32, length: i32): void {
   }
 }
 
+function requestAddress(s: NodeState): void {
+  encodeAddressRequest(txBuffer, s.serialLow, s.serialHigh, FIRMWARE_VERSION);
+  send(s, makeId(Priority.NETWORK_MANAGEMENT, MessageType.ADDRESS_REQUEST, ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED), ADDRESS_REQUEST_LENGTH);
+  s.requestCountdown = ADDRESS_REQUEST_RETRY_TICKS;
+}
+
+/** Polled each tick: asks again if a request went unanswered (the edge interrupt asks first). */
 function enumerate(s: NodeState): void {
   if (gpio_read(GpioPin.CHAIN_SELECT_IN) != 1) return;
   if (s.requestCountdown > 0) {
     s.requestCountdown--;
     return;
   }
-  encodeAddressRequest(txBuffer, s.serialLow, s.serialHigh, FIRMWARE_VERSION);
-  send(s, makeId(Priority.NETWORK_MANAGEMENT, MessageType.ADDRESS_REQUEST, ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED), ADDRESS_REQUEST_LENGTH);
-  s.requestCountdown = ADDRESS_REQUEST_RETRY_TICKS;
+  requestAddress(s);
+}
+
+/**
+ * Pin-change interrupt: the select input rising means the upstream neighbour has its address, so
+ * this node asks at once instead of at its next tick; enumeration then runs at bus speed.
+ */
+export function gpioChanged(pin: i32, level: i32, now_ms: i64): void {
+  const s = state;
+  if (s === null || pin != GpioPin.CHAIN_SELECT_IN || level != 1 || s.address != ADDRESS_UNASSIGNED) return;
+  requestAddress(s);
 }
 
 function report(s: NodeState): void {
@@ -278,7 +293,9 @@ function onAddressAssign(s: NodeState, length: i32): void {
     fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.ADDRESS_ASSIGN);
     return;
   }
-  if (s.address != ADDRESS_UNASSIGNED) return;
+  // Only the node whose select input is high may take an address: with a duplicated serial, the
+  // other unit (further down the chain) stays unaddressed and the controller sees its request.
+  if (s.address != ADDRESS_UNASSIGNED || gpio_read(GpioPin.CHAIN_SELECT_IN) != 1) return;
   if (serialLowOf(rxBuffer) != s.serialLow || serialHighOf(rxBuffer) != (s.serialHigh & 0xffff)) return;
   const address = assignedAddressOf(rxBuffer);
   if (address < ADDRESS_FIRST_NODE || address > ADDRESS_LAST_NODE) {

@@ -7,7 +7,15 @@ import { loadAbi } from "../abi.ts";
 
 export class Net {
   level = 0;
+  /** Inputs on this net that want to hear of an edge (a pin-change interrupt). */
+  readonly watchers: ((level: number) => void)[] = [];
   constructor(readonly name: string) {}
+
+  set(level: number): void {
+    if (level === this.level) return;
+    this.level = level;
+    for (const watcher of this.watchers) watcher(level);
+  }
 }
 
 export class GpioPeripheral implements Peripheral {
@@ -39,8 +47,12 @@ export class GpioPeripheral implements Peripheral {
     this.outputs.set(this.pin(name), net);
   }
   connectInput(name: string, net: Net): void {
-    this.inputs.set(this.pin(name), net);
+    const pin = this.pin(name);
+    this.inputs.set(pin, net);
+    net.watchers.push((level) => this.onInputEdge?.(pin, level));
   }
+  /** Called on every level change of a connected input: the board's pin-change interrupt. */
+  onInputEdge: ((pin: number, level: number) => void) | null = null;
   /** Wires an input to a live source (0 or 1), read at every gpio_read. */
   connectInputSource(name: string, source: () => number): void {
     this.inputSources.set(this.pin(name), source);
@@ -78,7 +90,7 @@ export class GpioPeripheral implements Peripheral {
   private drive(pin: number): void {
     const value = this.forcedOutputs.get(pin) ?? this.levels.get(pin) ?? 0;
     const net = this.outputs.get(pin);
-    if (net !== undefined) net.level = value;
+    if (net !== undefined) net.set(value);
     for (const listener of this.listeners.get(pin) ?? []) listener(value);
   }
 
