@@ -99,6 +99,17 @@ export interface DeviceOptions {
   flashImage?: Uint8Array;
 }
 
+/** The i64 arguments of the firmware entry points, made once per distinct millisecond (BigInt allocates). */
+let lastMilliseconds = Number.NaN;
+let lastMillisecondsBig = 0n;
+function milliseconds(ms: number): bigint {
+  if (ms !== lastMilliseconds) {
+    lastMilliseconds = ms;
+    lastMillisecondsBig = BigInt(ms);
+  }
+  return lastMillisecondsBig;
+}
+
 export class Device<E extends FirmwareExports> {
   readonly name: string;
   readonly board: BoardDefinition;
@@ -141,7 +152,7 @@ export class Device<E extends FirmwareExports> {
     this.vehiclePort?.onReceive((id, data, time_us) => this.receiveVehicle(id, data, time_us));
     this.gpio.onInputEdge = (pin, level) => this.guard(() => {
       const handler = this.exports.gpioChanged;
-      if (handler !== undefined) handler(pin, level, BigInt(Math.floor(options.bus.now_us() / 1000)));
+      if (handler !== undefined) handler(pin, level, milliseconds(Math.floor(options.bus.now_us() / 1000)));
     });
   }
 
@@ -183,13 +194,13 @@ export class Device<E extends FirmwareExports> {
 
   tick(now_ms: number): void {
     this.ticks++;
-    this.guard(() => this.exports.tick(BigInt(now_ms)));
+    this.guard(() => this.exports.tick(milliseconds(now_ms)));
   }
 
   private receive(id: number, data: Uint8Array, time_us: number): void {
     this.guard(() => {
       new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8).set(data);
-      this.exports.busReceive(id | 0, data.length, BigInt(Math.floor(time_us / 1000)));
+      this.exports.busReceive(id | 0, data.length, milliseconds(Math.floor(time_us / 1000)));
     });
   }
 
@@ -198,7 +209,7 @@ export class Device<E extends FirmwareExports> {
       const handler = this.exports.vehicleReceive;
       if (handler === undefined) return;
       new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8).set(data);
-      handler(id | 0, data.length, BigInt(Math.floor(time_us / 1000)));
+      handler(id | 0, data.length, milliseconds(Math.floor(time_us / 1000)));
     });
   }
 

@@ -14,6 +14,10 @@ export interface ModuleView {
   nodeVoltage_V: number;
   nodeCurrent_A: number;
   nodeTemperature_C: number;
+  nodeSoc: number;
+  nodeSocSigma: number;
+  nodeCapacity_Ah: number;
+  plantCapacity_Ah: number;
   controllerVoltage_V: number;
   controllerTemperature_C: number;
 }
@@ -32,6 +36,10 @@ export function moduleViews(sim: Simulation): ModuleView[] {
       nodeVoltage_V: node.exports.moduleVoltage_mV() / 1000,
       nodeCurrent_A: node.exports.moduleCurrent_mA() / 1000,
       nodeTemperature_C: node.exports.moduleTemperature_C(),
+      nodeSoc: node.exports.socEstimate(),
+      nodeSocSigma: node.exports.socSigma(),
+      nodeCapacity_Ah: node.exports.capacityEstimate_Ah(),
+      plantCapacity_Ah: sim.plant.moduleCapacity_Ah(i),
       controllerVoltage_V: c.moduleVoltage_mV(index) / 1000,
       controllerTemperature_C: c.moduleTemperature_C(index),
     };
@@ -56,6 +64,7 @@ export class CsvRecorder {
       header.push(
         `plant_soc_${i}`, `plant_voltage_V_${i}`, `plant_temperature_C_${i}`, `plant_capacity_Ah_${i}`, `plant_r0_mOhm_${i}`,
         `ctrl_voltage_V_${i}`, `ctrl_temperature_C_${i}`,
+        `node_soc_${i}`, `node_soc_sigma_${i}`, `node_soc_baseline_${i}`, `node_capacity_Ah_${i}`, `node_r0_mOhm_${i}`,
       );
     }
     this.stream.write(header.join(",") + "\n");
@@ -87,6 +96,11 @@ export class CsvRecorder {
         (sim.plant.moduleResistance0_Ohm(i) * 1000).toFixed(4),
         (c.moduleVoltage_mV(index) / 1000).toFixed(5),
         c.moduleTemperature_C(index).toFixed(2),
+      );
+      const n = sim.nodes[i]!.exports;
+      row.push(
+        n.socEstimate().toFixed(5), n.socSigma().toFixed(5), n.socBaseline().toFixed(5), n.capacityEstimate_Ah().toFixed(3),
+        (n.resistanceEstimate_Ohm(sim.plant.moduleSoc(i), sim.plant.moduleTemperature_C(i)) * 1000).toFixed(4),
       );
     }
     this.stream.write(row.join(",") + "\n");

@@ -17,6 +17,12 @@ import { Throughput } from "../estimation/soh/throughput";
 const CAPACITY_PRIOR_SIGMA_REL: f32 = 0.05;
 /** Current below which the module is at rest for the cold-start decision, as a C-rate: C/50. */
 const REST_C_RATE: f32 = 0.02;
+/**
+ * SOC 1-sigma at a cold start under load: the RC branches' voltage (tens of mV on a 1C pulse for
+ * NMC, Chen et al. 2020) is unknown, which through an OCV slope of about 1 V per unit SOC is a few
+ * percent; 10 % leaves the filter free to move.
+ */
+const COLD_START_UNDER_LOAD_SOC_SIGMA: f32 = 0.1;
 /** A capacity estimate is fed back to the SOC filter once its 1-sigma is below 3 % of it. */
 const CAPACITY_FEEDBACK_SIGMA_REL: f32 = 0.03;
 
@@ -62,12 +68,25 @@ export class NodeEstimation {
         this.baseline.restore(this.restoreSoc, this.restoreSocVariance, 0, 0, 0, 0);
         this.startKind = 2;
       } else {
-        // Cold start: the module's SOC from its voltage. After a rest this is the best there is;
-        // under load the filter's covariance (SOC unknown, hysteresis unknown) lets it converge.
+        // Cold start: the module's SOC from its voltage. After a rest this is the best there is.
+        // Under load the voltage carries the ohmic drop (and RC drops the filter cannot see yet):
+        // take the OCV as V + I R0 and start with a wide SOC uncertainty so the filter converges.
         const resting = Mathf.abs(current_A) <= REST_C_RATE * this.model.moduleCapacity_Ah();
-        if (!this.ekf.resetFromOcv(voltage_V, temperature_C)) return;
-        this.baseline.resetFromOcv(voltage_V, temperature_C);
-        this.startKind = resting ? 1 : 3;
+        if (resting) {
+          if (!this.ekf.resetFromOcv(voltage_V, temperature_C)) return;
+          this.baseline.resetFromOcv(voltage_V, temperature_C);
+          this.startKind = 1;
+        } else {
+          const r0 = this.model.r0Module_Ohm(<f32>0.5, temperature_C);
+          const ocv = voltage_V + current_A * r0;
+          if (!this.ekf.resetFromOcv(ocv, temperature_C)) return;
+          this.baseline.resetFromOcv(ocv, temperature_C);
+          const variance = this.ekf.covariance(EkfState.SOC, EkfState.SOC);
+          if (variance < COLD_START_UNDER_LOAD_SOC_SIGMA * COLD_START_UNDER_LOAD_SOC_SIGMA) {
+            this.ekf.setCovariance(EkfState.SOC, EkfState.SOC, COLD_START_UNDER_LOAD_SOC_SIGMA * COLD_START_UNDER_LOAD_SOC_SIGMA);
+          }
+          this.startKind = 3;
+        }
       }
       this.started = true;
       this.pendingRestore = false;

@@ -107,10 +107,10 @@ async function sim(args: string[]): Promise<void> {
   lines.push(`  modules enumerated ${c.moduleCount()}/${scenario.pack.modules}, reporting ${c.freshModuleCount()}; min ${fmt(summary.pack.minModule.voltage_V, 4)} V (address ${c.minModuleIndex() + 1}), max ${fmt(summary.pack.maxModule.voltage_V, 4)} V (address ${c.maxModuleIndex() + 1})`);
   lines.push(`  bus    ${summary.bus.frames} frames, load ${fmt(summary.bus.load * 100, 2)} %, controller accepted ${summary.bus.accepted}, rejected ${summary.bus.rejected}`);
   lines.push("");
-  lines.push("  pos  serial        addr   plant V   node V  ctrl V    node A   node degC  plant SOC");
+  lines.push("  pos  serial        addr   plant V   node V  ctrl V    node A  node degC  plant SOC   node SOC (1-sigma)   capacity plant/node Ah");
   for (const m of modules) {
     lines.push(
-      `  ${String(m.position).padStart(3)}  ${m.serial}  ${String(m.address).padStart(4)}  ${fmt(m.plantVoltage_V, 4).padStart(8)}  ${fmt(m.nodeVoltage_V, 4).padStart(7)}  ${fmt(m.controllerVoltage_V, 4).padStart(6)}  ${fmt(m.nodeCurrent_A, 2).padStart(8)}  ${fmt(m.nodeTemperature_C, 1).padStart(9)}  ${fmt(m.plantSoc * 100, 2).padStart(8)} %`,
+      `  ${String(m.position).padStart(3)}  ${m.serial}  ${String(m.address).padStart(4)}  ${fmt(m.plantVoltage_V, 4).padStart(8)}  ${fmt(m.nodeVoltage_V, 4).padStart(7)}  ${fmt(m.controllerVoltage_V, 4).padStart(6)}  ${fmt(m.nodeCurrent_A, 2).padStart(8)}  ${fmt(m.nodeTemperature_C, 1).padStart(9)}  ${fmt(m.plantSoc * 100, 2).padStart(8)} %  ${fmt(m.nodeSoc * 100, 2).padStart(7)} % (${fmt(m.nodeSocSigma * 100, 2)} %)  ${fmt(m.plantCapacity_Ah, 2).padStart(7)} / ${fmt(m.nodeCapacity_Ah, 2)}`,
     );
   }
   if (traps.length > 0) lines.push("", "  TRAPS:", ...traps.map((t) => `    ${t}`));

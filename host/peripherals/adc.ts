@@ -153,11 +153,12 @@ export class AdcPeripheral implements Peripheral {
   readonly bits: number;
   readonly reference_mV: number;
   readonly fullScale: number;
-  private readonly inputs = new Map<number, ChannelInput>();
-  private readonly sources = new Map<number, () => number>();
-  private readonly faults = new Map<number, AdcChannelFaults>();
-  private readonly thermistors = new Map<number, NtcThermistor>();
-  private readonly currentSensors = new Map<number, CurrentSensor>();
+  // Indexed by logical channel number (a small integer): arrays, read on every conversion.
+  private readonly inputs: (ChannelInput | undefined)[] = [];
+  private readonly sources: ((() => number) | undefined)[] = [];
+  private readonly faults: (AdcChannelFaults | undefined)[] = [];
+  private readonly thermistors: (NtcThermistor | undefined)[] = [];
+  private readonly currentSensors: (CurrentSensor | undefined)[] = [];
   private readonly channelByName: Map<string, number>;
   conversions = 0;
   /** The converter's error model (knobs); ideal unless the options or a part say otherwise. */
@@ -177,9 +178,9 @@ export class AdcPeripheral implements Peripheral {
     for (const [name, input] of Object.entries(board.adc.channels)) {
       if (input === undefined) continue;
       const channel = this.channelNumber(name);
-      this.inputs.set(channel, input);
-      if (input.input === "ntc") this.thermistors.set(channel, new NtcThermistor(input));
-      if (input.input === "shunt") this.currentSensors.set(channel, new CurrentSensor(input, gaussian, () => this.temperature_C()));
+      this.inputs[channel] = input;
+      if (input.input === "ntc") this.thermistors[channel] = new NtcThermistor(input);
+      if (input.input === "shunt") this.currentSensors[channel] = new CurrentSensor(input, gaussian, () => this.temperature_C());
     }
   }
 
@@ -192,31 +193,31 @@ export class AdcPeripheral implements Peripheral {
   /** Connects a logical channel to the physical quantity it measures (V, A or degC). */
   connect(name: string, source: () => number): void {
     const channel = this.channelNumber(name);
-    if (!this.inputs.has(channel)) throw new Error(`the board has no front end for ADC channel ${name}`);
-    this.sources.set(channel, source);
+    if (this.inputs[channel] === undefined) throw new Error(`the board has no front end for ADC channel ${name}`);
+    this.sources[channel] = source;
   }
 
   /** Fault-injection knobs of one channel. */
   channelFaults(name: string): AdcChannelFaults {
     const channel = this.channelNumber(name);
-    let f = this.faults.get(channel);
+    let f = this.faults[channel];
     if (f === undefined) {
       f = { offset_mV: 0, gainError: 0, noise_LSB: 0, stuckCode: null, errorCode: null };
-      this.faults.set(channel, f);
+      this.faults[channel] = f;
     }
     return f;
   }
 
   /** The thermistor model of an NTC channel (tolerance and open/short knobs). */
   thermistor(name: string): NtcThermistor {
-    const t = this.thermistors.get(this.channelNumber(name));
+    const t = this.thermistors[this.channelNumber(name)];
     if (t === undefined) throw new Error(`ADC channel ${name} has no NTC front end on this board`);
     return t;
   }
 
   /** The shunt amplifier model of a current channel (offset, gain, drift, noise knobs). */
   currentSensor(name: string): CurrentSensor {
-    const s = this.currentSensors.get(this.channelNumber(name));
+    const s = this.currentSensors[this.channelNumber(name)];
     if (s === undefined) throw new Error(`ADC channel ${name} has no shunt front end on this board`);
     return s;
   }
@@ -263,7 +264,7 @@ export class AdcPeripheral implements Peripheral {
 
   /** The code returned for an input voltage: converter model plus the channel's fault knobs. */
   convert(channel: number, input_mV: number): number {
-    const f = this.faults.get(channel);
+    const f = this.faults[channel];
     let v = input_mV;
     if (f !== undefined) {
       if (f.stuckCode !== null) return f.stuckCode;
@@ -275,21 +276,21 @@ export class AdcPeripheral implements Peripheral {
 
   /** ADC pin voltage (mV) of a channel for a physical value, through its front-end model. */
   input_mV(channel: number, value: number): number {
-    const input = this.inputs.get(channel);
+    const input = this.inputs[channel];
     if (input === undefined) throw new Error(`no front end for ADC channel ${channel}`);
-    const ntc = this.thermistors.get(channel);
+    const ntc = this.thermistors[channel];
     // The pull-up hangs from the ADC reference, so a thermistor channel is ratiometric.
     if (ntc !== undefined) return ntc.input_mV(value, this.actualReference_mV());
-    const sensor = this.currentSensors.get(channel);
+    const sensor = this.currentSensors[channel];
     if (sensor !== undefined) return sensor.output_mV(value);
     return frontEndInput_mV(input, value, this.reference_mV);
   }
 
   read(channel: number): number {
-    const f = this.faults.get(channel);
+    const f = this.faults[channel];
     if (f?.errorCode != null) return f.errorCode;
-    const source = this.sources.get(channel);
-    if (!this.inputs.has(channel) || source === undefined) return -1;
+    const source = this.sources[channel];
+    if (this.inputs[channel] === undefined || source === undefined) return -1;
     this.conversions++;
     this.busy.add(this.converter.conversionTime_us);
     return this.convert(channel, this.input_mV(channel, source()));
@@ -298,7 +299,7 @@ export class AdcPeripheral implements Peripheral {
   /** Size of one code step in physical units for a channel at a given value (for test tolerances). */
   stepSize(name: string, atValue: number): number {
     const channel = this.channelNumber(name);
-    const input = this.inputs.get(channel);
+    const input = this.inputs[channel];
     if (input === undefined) throw new Error(`no front end for ${name}`);
     const lsb_mV = this.reference_mV / this.fullScale;
     const h = 1e-3;
