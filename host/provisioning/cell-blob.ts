@@ -106,11 +106,20 @@ function strictlyIncreasing(axis: readonly number[]): boolean {
 }
 
 /**
+ * Voltage counted like 1.0 of SOC when placing SOC points: 0.3 V, the OCV slope below which the
+ * node's EKF treats the curve as flat (EkfTuning.flatSlope_V). A segment flatter than that is
+ * scored by the SOC error of its inverse, a steeper one by its voltage error in these units.
+ */
+export const SOC_AXIS_VOLTAGE_SCALE_V = 0.3;
+
+/**
  * SOC points for a piecewise-linear OCV with few knots: greedy insertion, each new point where the
  * true OCV curve is furthest from the current chords, the distance measured perpendicular to the
- * chord with 1 V counted like 1.0 of SOC. That distance is about the voltage error on the plateau
- * and about the SOC error on the steep ends, so the points crowd into the knees of the curve
- * where both matter. Candidates lie on a 1/400 SOC lattice (0.25 %), which keeps the axis readable.
+ * chord in a plane where SOC_AXIS_VOLTAGE_SCALE_V counts like 1.0 of SOC. On a plateau that
+ * distance is about the SOC error of the inverse OCV (what a rest-voltage reading and the filter
+ * depend on); on the steep ends it is about the voltage error scaled down; so points crowd into
+ * the knees and onto the plateau's steps. Candidates lie on a 1/400 SOC lattice (0.25 %), which
+ * keeps the axis readable.
  */
 export function ocvShapedSocAxis(cell: CellParameters, points: number): number[] {
   const ocv = cell.ocv.ocv_V;
@@ -118,7 +127,7 @@ export function ocvShapedSocAxis(cell: CellParameters, points: number): number[]
   const last = ocv.soc[ocv.soc.length - 1]!;
   const reference_C = ocv.temperature_C[0]!;
   const lattice = 400;
-  const f = (soc: number): number => openCircuitVoltage(cell, soc, reference_C);
+  const f = (soc: number): number => openCircuitVoltage(cell, soc, reference_C) / SOC_AXIS_VOLTAGE_SCALE_V;
   const axis = [first, last];
   while (axis.length < points) {
     let worst = -1;

@@ -69,7 +69,6 @@ export class SimulatedModule {
   /** Holds current_A (true current, positive = discharge) for dt_s; returns the terminal voltage at the end. */
   step(current_A: f64, temperature_C: f64, dt_s: f64): f64 {
     const m = this.model;
-    const np = <f64>m.parallelCells;
     const z = this.soc;
     const eta: f64 = current_A < 0 ? <f64>m.coulombicEfficiency : 1.0;
     const tau1 = lookup64(m, CellTable.TAU1_s, z, temperature_C);

@@ -283,6 +283,18 @@ describe("EKF closed loop against a simulated ESC module", () => {
     expect(result.maxErrorAfterSettle).toBeLessThan(0.02);
     expect(<f64>result.outside3Sigma).toBeLessThan(0.01 * <f64>result.stepsAfterSettle);
   });
+  it("works on module values: 3 cells in parallel", () => {
+    const cell = nmcLikeCell();
+    cell.parallelCells = 3;
+    const module3p = load(cell);
+    const module = new SimulatedModule(module3p, 0.9);
+    const ekf = new EkfSocEstimator(module3p);
+    ekf.restore(0.6, 0.3 * 0.3, 0, 0, 0.01, 0);
+    const result = closedLoop(ekf, module, 3600, 600, 0, 6);
+    expect(ekf.capacity_Ah).toBeCloseTo(15, 4);
+    expect(result.maxErrorAfterSettle).toBeLessThan(0.02);
+    expect(<f64>result.outside3Sigma).toBeLessThan(0.01 * <f64>result.stepsAfterSettle);
+  });
   it("rejects a 0.5 A current-sensor offset that makes coulomb counting drift", () => {
     const offset: f64 = 0.5;
     const counted = new SimulatedModule(nmc, 0.9);
