@@ -13,7 +13,7 @@ import {
   makeId, idType, idSource, MessageType, Priority, MeasurementFlag, StateFlag, ControllerRequest,
   ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_BROADCAST, ADDRESS_FIRST_NODE, ADDRESS_LAST_NODE,
   ADDRESS_ASSIGN_LENGTH, ADDRESS_REQUEST_LENGTH, MODULE_MEASUREMENT_LENGTH, NODE_ANNOUNCE_LENGTH,
-  MODULE_STATE_LENGTH, MODULE_HEALTH_LENGTH, CONTROLLER_STATUS_LENGTH,
+  MODULE_STATE_LENGTH, MODULE_HEALTH_LENGTH, CONTROLLER_STATUS_LENGTH, ADDRESS_RESET_LENGTH,
   encodeAddressRequest, encodeModuleMeasurement, encodeNodeAnnounce, encodeModuleState, encodeModuleHealth,
   serialLowOf, serialHighOf, assignedAddressOf, statusRequests, statusUnixTime_s,
   DESTINATION_MASK, destinationFilter,
@@ -87,6 +87,8 @@ class NodeState {
   restoredFromFlash: bool = false;
   // controller status
   controllerCounter: i32 = -1;
+  resetCounter: i32 = -1;
+  addressResets: i32 = 0;
   lastControllerStatus_ms: i64 = -1;
   unixTime_s: u32 = 0;
   unixTimeAt_ms: i64 = 0;
@@ -328,6 +330,24 @@ function onControllerStatus(s: NodeState, id: u32, length: i32, now_ms: i64): vo
   if ((requests & ControllerRequest.ANNOUNCE) != 0 && s.address != ADDRESS_UNASSIGNED) s.announcePending = true;
 }
 
+/**
+ * Re-enumeration (a module was swapped, added or removed): drop the address, release the chain
+ * below this node, and ask again when the select input rises. Estimation goes on untouched.
+ */
+function onAddressReset(s: NodeState, id: u32, length: i32): void {
+  const status = e2eCheck(id, rxBuffer, length, ADDRESS_RESET_LENGTH, s.resetCounter);
+  if (!e2eAccepted(status)) {
+    fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.ADDRESS_RESET);
+    return;
+  }
+  s.resetCounter = e2eCounterOf(rxBuffer);
+  s.addressResets++;
+  s.address = ADDRESS_UNASSIGNED;
+  s.requestCountdown = 0;
+  bus_filter(FILTER_SLOT_OWN_ADDRESS, -1, 0);
+  gpio_write(GpioPin.CHAIN_SELECT_OUT, 0);
+}
+
 /** A frame arrived: id is the 29-bit identifier, its length bytes of data are at busRxBuffer(). */
 export function busReceive(id: i32, length: i32, now_ms: i64): void {
   const s = state;
@@ -337,6 +357,7 @@ export function busReceive(id: i32, length: i32, now_ms: i64): void {
   const type = idType(frameId);
   if (type == MessageType.ADDRESS_ASSIGN) onAddressAssign(s, length);
   else if (type == MessageType.CONTROLLER_STATUS) onControllerStatus(s, frameId, length, now_ms);
+  else if (type == MessageType.ADDRESS_RESET) onAddressReset(s, frameId, length);
 }
 
 // --- read-only state for tests and telemetry ---
@@ -348,6 +369,7 @@ export function measurementFlags(): i32 { return state === null ? 0 : state!.fla
 export function framesSent(): i32 { return state === null ? 0 : state!.framesSent; }
 export function sendFailures(): i32 { return state === null ? 0 : state!.sendFailures; }
 export function firmwareVersion(): i32 { return FIRMWARE_VERSION; }
+export function addressResets(): i32 { return state === null ? 0 : state!.addressResets; }
 export function cellParametersError(): i32 { return state === null ? -1 : state!.blobError; }
 export function cellParametersHash(): u32 { return state === null ? 0 : state!.cellHash; }
 function estimation(): NodeEstimation | null { return state === null ? null : state!.estimation; }

@@ -21,6 +21,8 @@ export namespace MessageType {
   export const ADDRESS_ASSIGN: i32 = 0x02;
   /** Node to controller once after addressing and on request: versions, cell type, capacity. */
   export const NODE_ANNOUNCE: i32 = 0x03;
+  /** Controller broadcast: every node drops its address; the chain enumerates again. */
+  export const ADDRESS_RESET: i32 = 0x04;
   /** Node to controller every tick: voltage, current, temperature, E2E protected. */
   export const MODULE_MEASUREMENT: i32 = 0x10;
   /** Node to controller every second (staggered by address): SOC and capacity with their bounds. */
@@ -45,6 +47,7 @@ export const NODE_ANNOUNCE_LENGTH: i32 = 8;
 export const MODULE_STATE_LENGTH: i32 = 8;
 export const MODULE_HEALTH_LENGTH: i32 = 8;
 export const CONTROLLER_STATUS_LENGTH: i32 = 8;
+export const ADDRESS_RESET_LENGTH: i32 = 8;
 
 /** Flags in the high nibble of byte 1 of MODULE_STATE. */
 export namespace StateFlag {
@@ -103,13 +106,17 @@ export function encodeAddressRequest(data: usize, serialLow: u32, serialHigh: u3
   store<u8>(data, <u8>firmwareVersion, 7);
 }
 
+/** Protocol version a node speaks, from its ADDRESS_REQUEST. */
+export function requestProtocolVersion(data: usize): i32 { return <i32>load<u8>(data, 6); }
+
 export function encodeAddressAssign(data: usize, serialLow: u32, serialHigh: u32, address: i32): void {
   storeSerial48(data, serialLow, serialHigh);
   store<u16>(data, <u16>address, 6);
 }
 export function assignedAddressOf(data: usize): i32 { return <i32>load<u16>(data, 6); }
 
-function clampRound(value: f32, lo: i32, hi: i32): i32 {
+/** Rounds to the nearest integer and clamps it to lo..hi: the raw value of a scaled field (callers handle NaN). */
+export function clampRound(value: f32, lo: i32, hi: i32): i32 {
   const r = Mathf.round(value);
   if (r < <f32>lo) return lo;
   if (r > <f32>hi) return hi;
@@ -235,3 +242,20 @@ export function statusPackState(data: usize): i32 { return <i32>(load<u8>(data, 
 export function statusRequests(data: usize): i32 { return <i32>load<u8>(data, 2); }
 export function statusFlags(data: usize): i32 { return <i32>load<u8>(data, 3); }
 export function statusUnixTime_s(data: usize): u32 { return load<u32>(data, 4); }
+
+/** Why the controller re-enumerates (byte 2 of ADDRESS_RESET). */
+export namespace AddressResetReason {
+  export const STARTUP: i32 = 0;
+  export const MODULE_ADDED: i32 = 1;
+  export const MODULE_REMOVED: i32 = 2;
+  export const DUPLICATE_SERIAL: i32 = 3;
+  export const REQUESTED: i32 = 4;
+}
+
+/** ADDRESS_RESET (E2E): [0] CRC; [1] counter; [2] reason; [3..7] zero. */
+export function encodeAddressReset(id: u32, data: usize, counter: i32, reason: i32): void {
+  store<u64>(data, 0);
+  store<u8>(data, <u8>reason, 2);
+  e2eProtect(id, data, ADDRESS_RESET_LENGTH, counter);
+}
+export function addressResetReason(data: usize): i32 { return <i32>load<u8>(data, 2); }
