@@ -16,6 +16,8 @@ import {
   MODULE_STATE_LENGTH, MODULE_HEALTH_LENGTH, CONTROLLER_STATUS_LENGTH, ADDRESS_RESET_LENGTH,
   encodeAddressRequest, encodeModuleMeasurement, encodeNodeAnnounce, encodeModuleState, encodeModuleHealth,
   serialLowOf, serialHighOf, assignedAddressOf, statusRequests, statusUnixTime_s,
+  PACK_INFO_LENGTH, REPURPOSE_RESET_LENGTH, PASSPORT_READ_LENGTH, PASSPORT_DATA_LENGTH, PASSPORT_BYTES_PER_FRAME,
+  packInfoId, repurposeSerial, repurposeConfirmed, passportReadTag, passportReadOffset, passportReadFrames,
   DESTINATION_MASK, destinationFilter,
 } from "../protocol/messages";
 import { CellModel } from "../cell/model";
@@ -24,6 +26,7 @@ import { crc32 } from "../storage/crc32";
 import { MountStatus } from "../storage/record-store";
 import { NodeEstimation } from "./estimation";
 import { NodePersistence } from "./persistence";
+import { LifecycleRecord, LIFECYCLE_LENGTH } from "./lifecycle";
 
 const FIRMWARE_VERSION: i32 = 2;
 
@@ -51,6 +54,15 @@ const PERSIST_PERIOD_ms: i64 = 300000;
 const SOC_SIGMA_UNCERTAIN: f32 = 0.05;
 /** The cell parameter blob lives in flash sector 0; the record store owns the sectors after it. */
 const PROVISIONING_SECTOR: i32 = 0;
+/**
+ * The identity block (manufacturer, chemistry, manufacturing date) sits in the last 256 bytes of
+ * the provisioning sector, after the cell blob: docs/flash-layout.md.
+ */
+const IDENTITY_BLOCK_BYTES: i32 = 256;
+/** The lifecycle record is written every hour of operation, on PERSIST and when it changes meaning (pack joined, repurposed). */
+const LIFECYCLE_PERIOD_ms: i64 = 3600000;
+/** PASSPORT_DATA frames a node sends per tick while answering a read: half its transmit queue. */
+const PASSPORT_FRAMES_PER_TICK: i32 = 8;
 
 const FILTER_SLOT_BROADCAST: i32 = 0;
 const FILTER_SLOT_OWN_ADDRESS: i32 = 1;
@@ -95,6 +107,16 @@ class NodeState {
   lastPersist_ms: i64 = 0;
   operating_ms: i64 = 0;
   persistRequested: bool = false;
+  // lifecycle record (module passport)
+  lifecycle: LifecycleRecord = new LifecycleRecord();
+  identity: StaticArray<u8> = new StaticArray<u8>(IDENTITY_BLOCK_BYTES);
+  lastLifecycleWrite_ms: i64 = 0;
+  lifecycleDirty: bool = false;
+  repurposeCounter: i32 = -1;
+  passportTag: i32 = 0;
+  passportRequester: i32 = 0;
+  passportOffset: i32 = 0;
+  passportFramesLeft: i32 = 0;
 }
 
 let state: NodeState | null = null;
@@ -116,6 +138,7 @@ function loadCellModel(s: NodeState, sectorSize: i32): i32 {
 export function init(): void {
   const s = new NodeState();
   s.frontEnd.configure(true);
+  memory.fill(changetype<usize>(s.identity), 0xff, IDENTITY_BLOCK_BYTES);
   const low = board_config(ConfigKey.UNIT_SERIAL_LOW);
   const high = board_config(ConfigKey.UNIT_SERIAL_HIGH);
   if (isNaN(low) || isNaN(high)) fault_report(FaultCode.BOARD_CONFIG_MISSING, ConfigKey.UNIT_SERIAL_LOW);
@@ -129,6 +152,7 @@ export function init(): void {
   const programUnit = requireConfig(ConfigKey.FLASH_PROGRAM_UNIT_B, 1, 16);
   if (!isNaN(sectorSize) && !isNaN(sectorCount) && !isNaN(programUnit)) {
     s.blobError = loadCellModel(s, <i32>sectorSize);
+    flash_read(PROVISIONING_SECTOR * <i32>sectorSize + <i32>sectorSize - IDENTITY_BLOCK_BYTES, <i32>changetype<usize>(s.identity), IDENTITY_BLOCK_BYTES);
     if (s.blobError != 0) {
       fault_report(FaultCode.CELL_PARAMETERS_INVALID, s.blobError);
     } else {
@@ -138,7 +162,10 @@ export function init(): void {
       s.persistence = persistence;
       const status = persistence.mount();
       if (status == MountStatus.CORRUPT || status < 0) fault_report(FaultCode.STORE_CORRUPT, status);
-      else s.restoredFromFlash = persistence.loadState(estimation);
+      else {
+        s.restoredFromFlash = persistence.loadState(estimation);
+        persistence.loadLifecycle(s.lifecycle);
+      }
     }
   }
   gpio_write(GpioPin.CHAIN_SELECT_OUT, 0);
@@ -180,6 +207,10 @@ function estimate(s: NodeState, dt_s: f32): void {
     return;
   }
   e.step(s.current_mA / 1000, s.voltage_mV / 1000, s.temperature_C, dt_s);
+  if (e.started) {
+    s.lifecycle.account(dt_s, s.voltage_mV / 1000, s.current_mA / 1000, s.temperature_C, e.ekf.soc, s.model.moduleCapacity_Ah(),
+      s.model.minVoltage_V, s.model.maxVoltage_V, unixNow_s(s, s.lastNow_ms));
+  }
 }
 
 function send(s: NodeState, id: u32, length: i32): void {
@@ -258,16 +289,56 @@ function unixNow_s(s: NodeState, now_ms: i64): u32 {
   return s.unixTime_s + <u32>((now_ms - s.unixTimeAt_ms) / 1000);
 }
 
+function saveLifecycle(s: NodeState, p: NodePersistence, e: NodeEstimation, now_ms: i64): void {
+  const r0Nominal = s.model.r0Module_Ohm(0.5, 25);
+  s.lifecycle.snapshot(unixNow_s(s, now_ms), e.ekf.soc, e.ekf.socSigma, e.capacity.capacity_Ah, e.capacity.capacitySigma_Ah,
+    e.resistance.r0Module_Ohm(0.5, 25), e.resistance.ratioSigma * r0Nominal, r0Nominal,
+    e.throughput.equivalentFullCycles, e.throughput.chargedCharge_Ah, e.throughput.dischargedCharge_Ah,
+    e.throughput.chargedEnergy_Wh, e.throughput.dischargedEnergy_Wh);
+  if (!p.saveLifecycle(s.lifecycle) && !p.store.readOnly) fault_report(FaultCode.STORE_WRITE_FAILED, p.writeFailures);
+  s.lifecycleDirty = false;
+  s.lastLifecycleWrite_ms = s.operating_ms;
+}
+
+/**
+ * At most one record write per tick: the estimator state when due or requested, else the
+ * lifecycle record when due, requested or changed.
+ */
 function persist(s: NodeState, now_ms: i64): void {
   const p = s.persistence;
   const e = s.estimation;
   if (p === null || e === null || !e.started) return;
-  const due = s.operating_ms - s.lastPersist_ms >= PERSIST_PERIOD_ms;
-  if (!due && !s.persistRequested) return;
-  s.persistRequested = false;
-  s.lastPersist_ms = s.operating_ms;
-  if (!p.saveState(e, unixNow_s(s, now_ms), <u32>(s.operating_ms / 1000)) && !p.store.readOnly) {
-    fault_report(FaultCode.STORE_WRITE_FAILED, p.writeFailures);
+  const stateDue = s.operating_ms - s.lastPersist_ms >= PERSIST_PERIOD_ms;
+  if (stateDue || s.persistRequested) {
+    s.lastPersist_ms = s.operating_ms;
+    if (s.persistRequested) s.lifecycleDirty = true;
+    s.persistRequested = false;
+    if (!p.saveState(e, unixNow_s(s, now_ms), <u32>(s.operating_ms / 1000)) && !p.store.readOnly) {
+      fault_report(FaultCode.STORE_WRITE_FAILED, p.writeFailures);
+    }
+    return;
+  }
+  if (s.lifecycleDirty || s.operating_ms - s.lastLifecycleWrite_ms >= LIFECYCLE_PERIOD_ms) saveLifecycle(s, p, e, now_ms);
+}
+
+/** One passport image byte: the identity block, then the lifecycle record (docs/flash-layout.md). */
+function passportByte(s: NodeState, offset: i32): u8 {
+  if (offset < IDENTITY_BLOCK_BYTES) return unchecked(s.identity[offset]);
+  const o = offset - IDENTITY_BLOCK_BYTES;
+  return o < LIFECYCLE_LENGTH ? load<u8>(s.lifecycle.ptr + <usize>o) : 0xff;
+}
+
+/** Streams the passport image to a reader, a few frames per tick. */
+function answerPassportRead(s: NodeState): void {
+  let frames = PASSPORT_FRAMES_PER_TICK;
+  while (s.passportFramesLeft > 0 && frames > 0) {
+    store<u8>(txBuffer, <u8>s.passportTag, 0);
+    store<u16>(txBuffer, <u16>s.passportOffset, 1);
+    for (let i = 0; i < PASSPORT_BYTES_PER_FRAME; i++) store<u8>(txBuffer + <usize>(3 + i), passportByte(s, s.passportOffset + i));
+    send(s, makeId(Priority.STATE, MessageType.PASSPORT_DATA, s.passportRequester, s.address), PASSPORT_DATA_LENGTH);
+    s.passportOffset += PASSPORT_BYTES_PER_FRAME;
+    s.passportFramesLeft--;
+    frames--;
   }
 }
 
@@ -281,7 +352,10 @@ export function tick(now_ms: i64): void {
   measure(s);
   estimate(s, <f32>dt_ms / 1000);
   if (s.address == ADDRESS_UNASSIGNED) enumerate(s);
-  else report(s);
+  else {
+    report(s);
+    answerPassportRead(s);
+  }
   persist(s, now_ms);
 }
 
@@ -348,16 +422,56 @@ function onAddressReset(s: NodeState, id: u32, length: i32): void {
   gpio_write(GpioPin.CHAIN_SELECT_OUT, 0);
 }
 
+function onPackInfo(s: NodeState, length: i32, now_ms: i64): void {
+  if (length != PACK_INFO_LENGTH || s.address == ADDRESS_UNASSIGNED) return;
+  if (s.lifecycle.joinPack(packInfoId(rxBuffer), s.address, unixNow_s(s, now_ms))) s.lifecycleDirty = true;
+}
+
+/** Repurposing reset: addressed to this node, E2E protected, carrying its serial and the confirmation pattern. */
+function onRepurposeReset(s: NodeState, id: u32, length: i32, now_ms: i64): void {
+  const status = e2eCheck(id, rxBuffer, length, REPURPOSE_RESET_LENGTH, s.repurposeCounter);
+  if (!e2eAccepted(status) || repurposeSerial(rxBuffer) != s.serialLow || !repurposeConfirmed(rxBuffer)) {
+    fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.REPURPOSE_RESET);
+    return;
+  }
+  s.repurposeCounter = e2eCounterOf(rxBuffer);
+  s.lifecycle.leavePack(unixNow_s(s, now_ms));
+  s.lifecycle.repurpose();
+  s.lifecycleDirty = true;
+}
+
+function onPassportRead(s: NodeState, id: u32, length: i32): void {
+  if (length != PASSPORT_READ_LENGTH) {
+    fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.PASSPORT_READ);
+    return;
+  }
+  s.passportTag = passportReadTag(rxBuffer);
+  s.passportOffset = passportReadOffset(rxBuffer);
+  s.passportFramesLeft = passportReadFrames(rxBuffer);
+  s.passportRequester = idSource(id);
+}
+
 /** A frame arrived: id is the 29-bit identifier, its length bytes of data are at busRxBuffer(). */
 export function busReceive(id: i32, length: i32, now_ms: i64): void {
   const s = state;
   if (s === null) return;
   const frameId = <u32>id;
-  if (idSource(frameId) != ADDRESS_CONTROLLER) return;
   const type = idType(frameId);
+  // Read access and the repurposing reset are open to any requester (a service tool, another
+  // pack's controller); everything else must come from this pack's controller.
+  if (type == MessageType.PASSPORT_READ) {
+    onPassportRead(s, frameId, length);
+    return;
+  }
+  if (type == MessageType.REPURPOSE_RESET) {
+    onRepurposeReset(s, frameId, length, now_ms);
+    return;
+  }
+  if (idSource(frameId) != ADDRESS_CONTROLLER) return;
   if (type == MessageType.ADDRESS_ASSIGN) onAddressAssign(s, length);
   else if (type == MessageType.CONTROLLER_STATUS) onControllerStatus(s, frameId, length, now_ms);
   else if (type == MessageType.ADDRESS_RESET) onAddressReset(s, frameId, length);
+  else if (type == MessageType.PACK_INFO) onPackInfo(s, length, now_ms);
 }
 
 // --- read-only state for tests and telemetry ---
@@ -369,6 +483,11 @@ export function measurementFlags(): i32 { return state === null ? 0 : state!.fla
 export function framesSent(): i32 { return state === null ? 0 : state!.framesSent; }
 export function sendFailures(): i32 { return state === null ? 0 : state!.sendFailures; }
 export function firmwareVersion(): i32 { return FIRMWARE_VERSION; }
+/** The passport image (identity block then lifecycle record) as the bus serves it: for tests and the host's export. */
+export function passportImageLength(): i32 { return IDENTITY_BLOCK_BYTES + LIFECYCLE_LENGTH; }
+export function passportImageByte(offset: i32): i32 { return state === null ? -1 : <i32>passportByte(state!, offset); }
+export function lifecycleEventCount(kind: i32): i32 { return state === null ? 0 : state!.lifecycle.eventCount(kind); }
+export function currentPack(): u32 { return state === null ? 0 : state!.lifecycle.currentPack(); }
 export function addressResets(): i32 { return state === null ? 0 : state!.addressResets; }
 export function cellParametersError(): i32 { return state === null ? -1 : state!.blobError; }
 export function cellParametersHash(): u32 { return state === null ? 0 : state!.cellHash; }

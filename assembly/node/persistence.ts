@@ -4,6 +4,7 @@ import { RecordStore, MountStatus } from "../storage/record-store";
 import { FlashPartition } from "../hal/flash-partition";
 import { EkfState } from "../estimation/soc/ekf";
 import { NodeEstimation } from "./estimation";
+import { LifecycleRecord, LIFECYCLE_LENGTH } from "./lifecycle";
 
 export namespace RecordType {
   export const ESTIMATOR_STATE: i32 = 1;
@@ -38,6 +39,7 @@ export namespace StateOffset {
 export class NodePersistence {
   readonly store: RecordStore;
   readonly buffer: StaticArray<u8> = new StaticArray<u8>(ESTIMATOR_STATE_LENGTH);
+  private readonly lifecycleScratch: StaticArray<u8> = new StaticArray<u8>(LIFECYCLE_LENGTH);
   mountStatus: i32 = 0;
   writes: i32 = 0;
   writeFailures: i32 = 0;
@@ -93,6 +95,23 @@ export class NodePersistence {
     store<f32>(b + StateOffset.CHARGED_Wh, e.throughput.chargedEnergy_Wh);
     const result = this.store.write(RecordType.ESTIMATOR_STATE, b, ESTIMATOR_STATE_LENGTH);
     if (result == 0) {
+      this.writes++;
+      return true;
+    }
+    this.writeFailures++;
+    return false;
+  }
+
+  /** Loads the last lifecycle record into record; false when there is none. */
+  loadLifecycle(record: LifecycleRecord): bool {
+    const scratch = changetype<usize>(this.lifecycleScratch);
+    const length = this.store.readLatest(RecordType.PASSPORT, scratch, LIFECYCLE_LENGTH);
+    return length == LIFECYCLE_LENGTH && record.load(scratch, length);
+  }
+
+  saveLifecycle(record: LifecycleRecord): bool {
+    if (this.store.readOnly) return false;
+    if (this.store.write(RecordType.PASSPORT, record.ptr, LIFECYCLE_LENGTH) == 0) {
       this.writes++;
       return true;
     }

@@ -23,6 +23,14 @@ export namespace MessageType {
   export const NODE_ANNOUNCE: i32 = 0x03;
   /** Controller broadcast: every node drops its address; the chain enumerates again. */
   export const ADDRESS_RESET: i32 = 0x04;
+  /** Any controller or service tool to one node: clear pack membership, keep the history. */
+  export const REPURPOSE_RESET: i32 = 0x05;
+  /** Any controller or service tool to one node: send the passport image from an offset. */
+  export const PASSPORT_READ: i32 = 0x06;
+  /** Node to the requester: 5 bytes of the passport image per frame. */
+  export const PASSPORT_DATA: i32 = 0x13;
+  /** Controller broadcast every second: which pack this is. */
+  export const PACK_INFO: i32 = 0x21;
   /** Node to controller every tick: voltage, current, temperature, E2E protected. */
   export const MODULE_MEASUREMENT: i32 = 0x10;
   /** Node to controller every second (staggered by address): SOC and capacity with their bounds. */
@@ -48,6 +56,12 @@ export const MODULE_STATE_LENGTH: i32 = 8;
 export const MODULE_HEALTH_LENGTH: i32 = 8;
 export const CONTROLLER_STATUS_LENGTH: i32 = 8;
 export const ADDRESS_RESET_LENGTH: i32 = 8;
+export const REPURPOSE_RESET_LENGTH: i32 = 8;
+export const PASSPORT_READ_LENGTH: i32 = 4;
+export const PASSPORT_DATA_LENGTH: i32 = 8;
+export const PACK_INFO_LENGTH: i32 = 8;
+/** Confirmation pattern in REPURPOSE_RESET bytes 6..7: a repurposing reset is never an accident. */
+export const REPURPOSE_CONFIRMATION: u16 = 0x5aa5;
 
 /** Flags in the high nibble of byte 1 of MODULE_STATE. */
 export namespace StateFlag {
@@ -259,3 +273,31 @@ export function encodeAddressReset(id: u32, data: usize, counter: i32, reason: i
   e2eProtect(id, data, ADDRESS_RESET_LENGTH, counter);
 }
 export function addressResetReason(data: usize): i32 { return <i32>load<u8>(data, 2); }
+
+/** PACK_INFO: [0..3] pack id (the controller's serial, low 32 bits); [4..5] modules in series; [6] protocol version; [7] 0. */
+export function encodePackInfo(data: usize, packId: u32, modules: i32): void {
+  store<u32>(data, packId);
+  store<u16>(data, <u16>modules, 4);
+  store<u8>(data, <u8>PROTOCOL_VERSION, 6);
+  store<u8>(data, 0, 7);
+}
+export function packInfoId(data: usize): u32 { return load<u32>(data); }
+export function packInfoModules(data: usize): i32 { return <i32>load<u16>(data, 4); }
+
+/** REPURPOSE_RESET (E2E): [0] CRC; [1] counter; [2..5] the node's serial, low 32 bits; [6..7] REPURPOSE_CONFIRMATION. */
+export function encodeRepurposeReset(id: u32, data: usize, counter: i32, serialLow: u32): void {
+  store<u8>(data, 0, 1);
+  store<u32>(data, serialLow, 2);
+  store<u16>(data, REPURPOSE_CONFIRMATION, 6);
+  e2eProtect(id, data, REPURPOSE_RESET_LENGTH, counter);
+}
+export function repurposeSerial(data: usize): u32 { return load<u32>(data, 2); }
+export function repurposeConfirmed(data: usize): bool { return load<u16>(data, 6) == REPURPOSE_CONFIRMATION; }
+
+/** PASSPORT_READ: [0] request tag; [1..2] offset into the passport image; [3] frames wanted (1..255). */
+export function passportReadTag(data: usize): i32 { return <i32>load<u8>(data, 0); }
+export function passportReadOffset(data: usize): i32 { return <i32>load<u16>(data, 1); }
+export function passportReadFrames(data: usize): i32 { return <i32>load<u8>(data, 3); }
+
+/** PASSPORT_DATA: [0] request tag; [1..2] offset of the first data byte; [3..7] up to 5 bytes (beyond the image: 0xFF). */
+export const PASSPORT_BYTES_PER_FRAME: i32 = 5;

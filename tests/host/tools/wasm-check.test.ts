@@ -101,7 +101,7 @@ test("profileFor derives the allowed imports from the HAL ABI and sets each imag
     assert.deepEqual(profile.requiredExports, ["init", "tick", "busRxBuffer", "busReceive", "memory"]);
   }
   assert.equal(NODE.allowedImports.get("adc_read"), "i(i)");
-  assert.deepEqual([NODE.maxBytes, NODE.maxPages], [32768, 1]);
+  assert.deepEqual([NODE.maxBytes, NODE.maxPages], [40960, 1]);
   assert.deepEqual([CONTROLLER.maxBytes, CONTROLLER.maxPages], [65536, 4]);
 });
 
@@ -386,10 +386,10 @@ test("the memory must be defined and exported as memory", () => {
 // ----- rule 4: size
 
 test("a binary over the image's byte budget is refused, naming both numbers", () => {
-  const data = `(data (i32.const 16) "${"\\55".repeat(34000)}")`;
+  const data = `(data (i32.const 16) "${"\\55".repeat(42000)}")`;
   const bytes = wat2wasm(firmware({ data }));
   assert.ok(bytes.length > NODE.maxBytes);
-  assert.deepEqual(checkWasm(bytes, NODE).violations, [{ rule: "size", message: `binary is ${bytes.length} bytes, budget 32768` }]);
+  assert.deepEqual(checkWasm(bytes, NODE).violations, [{ rule: "size", message: `binary is ${bytes.length} bytes, budget 40960` }]);
   assert.deepEqual(checkWasm(bytes, CONTROLLER).violations, []);
 });
 
@@ -512,7 +512,7 @@ test("the CLI prints a summary and the violations, and exits 0, 1 or 2", () => {
 
     const ok = cli(good, "node");
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /good\.wasm: \d+ bytes \(budget 32768\), memory 1 page .*3 imports, features: .*sign-extension.* OK/);
+    assert.match(ok.stdout, /good\.wasm: \d+ bytes \(budget 40960\), memory 1 page .*3 imports, features: .*sign-extension.* OK/);
 
     const refused = cli(bad, "controller");
     assert.equal(refused.status, 1, refused.stderr);
