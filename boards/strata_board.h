@@ -69,7 +69,7 @@ extern "C" {
 #define STRATA_FAULT_CELL_PARAMETERS_INVALID 11 /* The provisioned cell parameter blob is missing or invalid; detail is the parser's error code. The node measures but does not estimate. */
 #define STRATA_FAULT_STORE_CORRUPT 12 /* The record store found flash it cannot read and stays read-only (nothing is erased); detail is the mount status. */
 #define STRATA_FAULT_STORE_WRITE_FAILED 13 /* A record could not be written; detail is the store's error code. */
-#define STRATA_FAULT_PROTOCOL_MISMATCH 14 /* Controller: a node speaks a protocol version the controller does not (ADDRESS_REQUEST or NODE_ANNOUNCE); its frames are ignored. detail = address << 8 | the node's version. */
+#define STRATA_FAULT_PROTOCOL_MISMATCH 14 /* Controller: a node speaks a protocol version the controller does not (ADDRESS_REQUEST or NODE_ANNOUNCE); its frames are ignored. detail is the address times 256 plus the node's version. */
 #define STRATA_FAULT_CELL_MISMATCH 15 /* Controller: a node runs another cell parameter set than the pack configuration expects, or none; detail is its address. */
 #define STRATA_FAULT_PACK_CONFIG_INVALID 16 /* Controller: no valid pack configuration record in flash sector 0, or it disagrees with the board; the contactors stay open. detail is the parser's error (negative) or the board constant that disagrees. */
 #define STRATA_FAULT_PROTECTION_OPEN 17 /* Controller: a protection fault reached OPEN and the contactors are being opened; detail is the diagnostic code 0x1FL. */
@@ -104,6 +104,9 @@ int32_t strata_board_vehicle_send(int32_t id, uint8_t *data, uint32_t length);
 
 /* vehicle: Controller: vehicle-bus controller state, packed as bus_status. */
 int32_t strata_board_vehicle_status(void);
+
+/* power: Node: commands the module's bidirectional converter on the energy bus (active equalization): positive = the module delivers power to the bus, negative = it takes power from the bus, 0 = off. The converter clamps to its own limit. 0 ok; -1 the board has no converter. */
+int32_t strata_board_converter_set(int32_t power_mW);
 
 /* flash: Copies length bytes of non-volatile memory starting at address into linear memory. 0 ok; -1 out of range. */
 int32_t strata_board_flash_read(int32_t address, uint8_t *data, uint32_t length);

@@ -6,6 +6,7 @@ import { AdcPeripheral } from "./peripherals/adc.ts";
 import { GpioPeripheral } from "./peripherals/gpio.ts";
 import { BusPort, VehiclePort, type CanBus } from "./peripherals/bus.ts";
 import { FlashPeripheral, PowerLossError } from "./peripherals/flash.ts";
+import { ConverterPeripheral } from "./peripherals/energy-bus.ts";
 import type { Random } from "./random.ts";
 import { ClockPeripheral, type SimClock } from "./peripherals/clock.ts";
 import { FaultPeripheral } from "./peripherals/fault.ts";
@@ -90,6 +91,8 @@ export interface DeviceOptions {
   bus: CanBus;
   /** The vehicle bus, for a controller. */
   vehicleBus?: CanBus;
+  /** The module's converter on the energy bus (active balancing); without it converter_set answers -1. */
+  converter?: ConverterPeripheral;
   /** Unit-specific board_config values (serial number, pack size). */
   unitConfig: Record<string, number>;
   /** Standard-normal generator for sensor noise (from the run's seeded Random). */
@@ -117,6 +120,7 @@ export class Device<E extends FirmwareExports> {
   readonly gpio: GpioPeripheral;
   readonly port: BusPort;
   readonly vehiclePort: VehiclePort | null;
+  readonly converter: ConverterPeripheral;
   readonly flash: FlashPeripheral;
   readonly clockPeripheral: ClockPeripheral;
   readonly faults: FaultPeripheral;
@@ -138,6 +142,7 @@ export class Device<E extends FirmwareExports> {
     this.adc = new AdcPeripheral(options.board, options.gaussian);
     this.gpio = new GpioPeripheral();
     this.port = new BusPort(options.bus, options.name, options.board.bus.txQueueFrames);
+    this.converter = options.converter ?? new ConverterPeripheral(null, 0);
     this.vehiclePort = options.vehicleBus === undefined ? null : new VehiclePort(options.vehicleBus, `${options.name}-vehicle`, options.board.bus.txQueueFrames);
     this.flash = new FlashPeripheral(options.board, options.flashImage, options.random !== undefined ? { random: options.random } : {});
     this.clockPeripheral = new ClockPeripheral(options.clock);
@@ -157,7 +162,7 @@ export class Device<E extends FirmwareExports> {
   }
 
   private instantiate(): { exports: E; memory: WebAssembly.Memory } {
-    const peripherals = [this.adc, this.gpio, this.port, this.flash, this.clockPeripheral, this.faults, this.config];
+    const peripherals = [this.adc, this.gpio, this.port, this.flash, this.clockPeripheral, this.faults, this.config, this.converter];
     if (this.vehiclePort !== null) peripherals.push(this.vehiclePort);
     return instantiateFirmware<E>(loadFirmwareImage(this.imagePath), peripherals);
   }

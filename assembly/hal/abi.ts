@@ -35,6 +35,10 @@ export declare function vehicle_send(id: i32, data_ptr: i32, length: i32): i32;
 @external("hal", "vehicle_status")
 export declare function vehicle_status(): i32;
 
+/** Node: commands the module's bidirectional converter on the energy bus (active equalization): positive = the module delivers power to the bus, negative = it takes power from the bus, 0 = off. The converter clamps to its own limit. 0 ok; -1 the board has no converter. */
+@external("hal", "converter_set")
+export declare function converter_set(power_mW: i32): i32;
+
 /** Copies length bytes of non-volatile memory starting at address into linear memory. 0 ok; -1 out of range. */
 @external("hal", "flash_read")
 export declare function flash_read(address: i32, data_ptr: i32, length: i32): i32;
@@ -173,7 +177,7 @@ export namespace FaultCode {
   export const STORE_CORRUPT: i32 = 12;
   /** A record could not be written; detail is the store's error code. */
   export const STORE_WRITE_FAILED: i32 = 13;
-  /** Controller: a node speaks a protocol version the controller does not (ADDRESS_REQUEST or NODE_ANNOUNCE); its frames are ignored. detail = address << 8 | the node's version. */
+  /** Controller: a node speaks a protocol version the controller does not (ADDRESS_REQUEST or NODE_ANNOUNCE); its frames are ignored. detail is the address times 256 plus the node's version. */
   export const PROTOCOL_MISMATCH: i32 = 14;
   /** Controller: a node runs another cell parameter set than the pack configuration expects, or none; detail is its address. */
   export const CELL_MISMATCH: i32 = 15;

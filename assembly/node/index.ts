@@ -3,7 +3,7 @@
 // then estimate the module's state, report it to the controller and keep it in flash.
 import "../hal/fault";
 import {
-  bus_send, bus_filter, gpio_read, gpio_write, fault_report, board_config, flash_read,
+  bus_send, bus_filter, gpio_read, gpio_write, fault_report, board_config, flash_read, converter_set,
   AdcChannel, GpioPin, ConfigKey, FaultCode,
 } from "../hal/abi";
 import { AnalogFrontEnd, requireConfig } from "../hal/sensors";
@@ -18,6 +18,8 @@ import {
   serialLowOf, serialHighOf, assignedAddressOf, statusRequests, statusUnixTime_s,
   PACK_INFO_LENGTH, REPURPOSE_RESET_LENGTH, PASSPORT_READ_LENGTH, PASSPORT_DATA_LENGTH, PASSPORT_BYTES_PER_FRAME,
   packInfoId, repurposeSerial, repurposeConfirmed, passportReadTag, passportReadOffset, passportReadFrames,
+  BALANCE_COMMAND_LENGTH, BALANCE_REPORT_LENGTH, encodeBalanceReport,
+  balanceSequence, balanceDuty, balanceCharge_mAh, balanceConverter_W, statusFlags,
   DESTINATION_MASK, destinationFilter,
 } from "../protocol/messages";
 import { CellModel } from "../cell/model";
@@ -27,6 +29,7 @@ import { MountStatus } from "../storage/record-store";
 import { NodeEstimation } from "./estimation";
 import { NodePersistence } from "./persistence";
 import { LifecycleRecord, LIFECYCLE_LENGTH } from "./lifecycle";
+import { BleedExecutor, BleedExecutorConfig, BleedState } from "../balancing/bleed";
 
 const FIRMWARE_VERSION: i32 = 2;
 
@@ -63,6 +66,15 @@ const IDENTITY_BLOCK_BYTES: i32 = 256;
 const LIFECYCLE_PERIOD_ms: i64 = 3600000;
 /** PASSPORT_DATA frames a node sends per tick while answering a read: half its transmit queue. */
 const PASSPORT_FRAMES_PER_TICK: i32 = 8;
+/**
+ * Balancing needs a live controller: CONTROLLER_STATUS older than this (ten periods) counts as a
+ * lost link and stops bleeding and the converter (docs/balancing.md).
+ */
+const CONTROLLER_STATUS_TIMEOUT_ms: i64 = 1000;
+/** A converter command not refreshed within this time is dropped (three 1 s plan periods). */
+const CONVERTER_COMMAND_TIMEOUT_ms: i64 = 3000;
+/** CONTROLLER_STATUS flag: the controller allows balancing now. */
+const STATUS_FLAG_BALANCING_ALLOWED: i32 = 0x01;
 
 const FILTER_SLOT_BROADCAST: i32 = 0;
 const FILTER_SLOT_OWN_ADDRESS: i32 = 1;
@@ -117,6 +129,19 @@ class NodeState {
   passportRequester: i32 = 0;
   passportOffset: i32 = 0;
   passportFramesLeft: i32 = 0;
+  // balancing
+  bleed: BleedExecutor | null = null;
+  bleedResistance_Ohm: f32 = 0;
+  boardTemperature_C: f32 = NaN;
+  balancingAllowed: bool = false;
+  balanceCounter: i32 = -1;
+  reportCounter: i32 = 0;
+  balanceSequence: i32 = 0;
+  converterCommand_W: f32 = 0;
+  converterCommandAt_ms: i64 = -1;
+  converterApplied_W: f32 = 0;
+  converterEnergy_J: f32 = 0;
+  hasConverter: bool = true;
 }
 
 let state: NodeState | null = null;
@@ -168,6 +193,12 @@ export function init(): void {
       }
     }
   }
+  const bleedResistance = board_config(ConfigKey.BALANCE_RESISTANCE_Ohm);
+  if (bleedResistance > 0 && bleedResistance < 1.0e6) {
+    s.bleedResistance_Ohm = <f32>bleedResistance;
+    s.bleed = new BleedExecutor(<f32>bleedResistance, new BleedExecutorConfig());
+  }
+  s.hasConverter = converter_set(0) == 0;
   gpio_write(GpioPin.CHAIN_SELECT_OUT, 0);
   gpio_write(GpioPin.BALANCE_SWITCH, 0);
   // Hardware filters: broadcasts now, frames addressed to this node once it has an address.
@@ -187,6 +218,7 @@ function measure(s: NodeState): void {
   const current = fe.current_mA(AdcChannel.MODULE_CURRENT);
   if (isNaN(current)) flags |= MeasurementFlag.CURRENT_INVALID;
   const temperature = fe.temperature_C(AdcChannel.MODULE_TEMPERATURE);
+  s.boardTemperature_C = s.bleed === null ? NaN : fe.temperature_C(AdcChannel.BOARD_TEMPERATURE);
   if (!(temperature >= TEMPERATURE_PLAUSIBLE_MIN_C && temperature <= TEMPERATURE_PLAUSIBLE_MAX_C)) {
     if ((s.flags & MeasurementFlag.TEMPERATURE_INVALID) == 0) fault_report(FaultCode.ADC_OUT_OF_RANGE, AdcChannel.MODULE_TEMPERATURE);
     flags |= MeasurementFlag.TEMPERATURE_INVALID;
@@ -206,7 +238,14 @@ function estimate(s: NodeState, dt_s: f32): void {
     e.stepsRejected++;
     return;
   }
-  e.step(s.current_mA / 1000, s.voltage_mV / 1000, s.temperature_C, dt_s);
+  // The shunt sees the string current only: what the bleed resistor and the converter draw from
+  // the cells must be added, or the SOC would not move while balancing (docs/balancing.md).
+  const voltage_V = s.voltage_mV / 1000;
+  const bleed = s.bleed;
+  let cellCurrent_A = s.current_mA / 1000;
+  if (bleed !== null) cellCurrent_A += bleed.lastBleedCurrent_A;
+  if (voltage_V > 0) cellCurrent_A += s.converterApplied_W / voltage_V;
+  e.step(cellCurrent_A, voltage_V, s.temperature_C, dt_s);
   if (e.started) {
     s.lifecycle.account(dt_s, s.voltage_mV / 1000, s.current_mA / 1000, s.temperature_C, e.ekf.soc, s.model.moduleCapacity_Ah(),
       s.model.minVoltage_V, s.model.maxVoltage_V, unixNow_s(s, s.lastNow_ms));
@@ -289,6 +328,39 @@ function unixNow_s(s: NodeState, now_ms: i64): u32 {
   return s.unixTime_s + <u32>((now_ms - s.unixTimeAt_ms) / 1000);
 }
 
+/**
+ * Passive bleed and active converter, from the controller's commands. Everything stops on a lost
+ * link, a stale command or a controller that disallows balancing.
+ */
+function balance(s: NodeState, now_ms: i64, dt_ms: i64): void {
+  const linkUp = s.balancingAllowed && s.lastControllerStatus_ms >= 0 && now_ms - s.lastControllerStatus_ms <= CONTROLLER_STATUS_TIMEOUT_ms;
+  const bleed = s.bleed;
+  if (bleed !== null) {
+    const on = bleed.tick(now_ms, s.voltage_mV / 1000, s.boardTemperature_C, linkUp);
+    gpio_write(GpioPin.BALANCE_SWITCH, on ? 1 : 0);
+  }
+  if (!s.hasConverter) return;
+  let power_W: f32 = 0;
+  if (linkUp && s.converterCommandAt_ms >= 0 && now_ms - s.converterCommandAt_ms <= CONVERTER_COMMAND_TIMEOUT_ms) power_W = s.converterCommand_W;
+  if (power_W != s.converterApplied_W) {
+    converter_set(<i32>Mathf.round(power_W * 1000));
+    s.converterApplied_W = power_W;
+  }
+  s.converterEnergy_J += power_W * <f32>dt_ms / 1000;
+}
+
+function reportBalance(s: NodeState): void {
+  const bleed = s.bleed;
+  if (bleed === null && !s.hasConverter) return;
+  if ((s.ticks + s.address) % STATE_PERIOD_TICKS != 5) return;
+  if (bleed !== null && bleed.state == BleedState.IDLE && s.converterApplied_W == 0 && s.balanceCounter < 0) return;
+  const id = makeId(Priority.STATE, MessageType.BALANCE_REPORT, ADDRESS_CONTROLLER, s.address);
+  encodeBalanceReport(id, txBuffer, s.reportCounter, bleed === null ? 0 : bleed.state, s.balanceSequence,
+    bleed === null ? 0 : bleed.duty, bleed === null ? 0 : bleed.planRemoved_mAh, s.converterEnergy_J);
+  s.reportCounter = e2eNextCounter(s.reportCounter);
+  send(s, id, BALANCE_REPORT_LENGTH);
+}
+
 function saveLifecycle(s: NodeState, p: NodePersistence, e: NodeEstimation, now_ms: i64): void {
   const r0Nominal = s.model.r0Module_Ohm(0.5, 25);
   s.lifecycle.snapshot(unixNow_s(s, now_ms), e.ekf.soc, e.ekf.socSigma, e.capacity.capacity_Ah, e.capacity.capacitySigma_Ah,
@@ -354,8 +426,10 @@ export function tick(now_ms: i64): void {
   if (s.address == ADDRESS_UNASSIGNED) enumerate(s);
   else {
     report(s);
+    reportBalance(s);
     answerPassportRead(s);
   }
+  balance(s, now_ms, dt_ms);
   persist(s, now_ms);
 }
 
@@ -392,6 +466,7 @@ function onControllerStatus(s: NodeState, id: u32, length: i32, now_ms: i64): vo
   }
   s.controllerCounter = e2eCounterOf(rxBuffer);
   s.lastControllerStatus_ms = now_ms;
+  s.balancingAllowed = (statusFlags(rxBuffer) & STATUS_FLAG_BALANCING_ALLOWED) != 0;
   const time = statusUnixTime_s(rxBuffer);
   if (time != 0) {
     s.unixTime_s = time;
@@ -440,6 +515,20 @@ function onRepurposeReset(s: NodeState, id: u32, length: i32, now_ms: i64): void
   s.lifecycleDirty = true;
 }
 
+function onBalanceCommand(s: NodeState, id: u32, length: i32, now_ms: i64): void {
+  const status = e2eCheck(id, rxBuffer, length, BALANCE_COMMAND_LENGTH, s.balanceCounter);
+  if (!e2eAccepted(status)) {
+    fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.BALANCE_COMMAND);
+    return;
+  }
+  s.balanceCounter = e2eCounterOf(rxBuffer);
+  s.balanceSequence = balanceSequence(rxBuffer);
+  const bleed = s.bleed;
+  if (bleed !== null) bleed.command(balanceCharge_mAh(rxBuffer), balanceDuty(rxBuffer), s.balanceSequence, now_ms);
+  s.converterCommand_W = balanceConverter_W(rxBuffer);
+  s.converterCommandAt_ms = now_ms;
+}
+
 function onPassportRead(s: NodeState, id: u32, length: i32): void {
   if (length != PASSPORT_READ_LENGTH) {
     fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.PASSPORT_READ);
@@ -472,6 +561,7 @@ export function busReceive(id: i32, length: i32, now_ms: i64): void {
   else if (type == MessageType.CONTROLLER_STATUS) onControllerStatus(s, frameId, length, now_ms);
   else if (type == MessageType.ADDRESS_RESET) onAddressReset(s, frameId, length);
   else if (type == MessageType.PACK_INFO) onPackInfo(s, length, now_ms);
+  else if (type == MessageType.BALANCE_COMMAND) onBalanceCommand(s, frameId, length, now_ms);
 }
 
 // --- read-only state for tests and telemetry ---
@@ -488,6 +578,11 @@ export function passportImageLength(): i32 { return IDENTITY_BLOCK_BYTES + LIFEC
 export function passportImageByte(offset: i32): i32 { return state === null ? -1 : <i32>passportByte(state!, offset); }
 export function lifecycleEventCount(kind: i32): i32 { return state === null ? 0 : state!.lifecycle.eventCount(kind); }
 export function currentPack(): u32 { return state === null ? 0 : state!.lifecycle.currentPack(); }
+export function bleedState(): i32 { return state === null || state!.bleed === null ? -1 : state!.bleed!.state; }
+export function bleedRemoved_mAh(): f32 { return state === null || state!.bleed === null ? NaN : state!.bleed!.totalRemoved_mAh; }
+export function converterPower_W(): f32 { return state === null ? NaN : state!.converterApplied_W; }
+export function converterEnergy_J(): f32 { return state === null ? NaN : state!.converterEnergy_J; }
+export function boardTemperature_C(): f32 { return state === null ? NaN : state!.boardTemperature_C; }
 export function addressResets(): i32 { return state === null ? 0 : state!.addressResets; }
 export function cellParametersError(): i32 { return state === null ? -1 : state!.blobError; }
 export function cellParametersHash(): u32 { return state === null ? 0 : state!.cellHash; }

@@ -31,6 +31,10 @@ export namespace MessageType {
   export const PASSPORT_DATA: i32 = 0x13;
   /** Controller broadcast every second: which pack this is. */
   export const PACK_INFO: i32 = 0x21;
+  /** Controller to one node: bleed charge and duty (passive) and converter power (active). */
+  export const BALANCE_COMMAND: i32 = 0x22;
+  /** Node to controller every second while a balancing plan exists: what it did. */
+  export const BALANCE_REPORT: i32 = 0x14;
   /** Node to controller every tick: voltage, current, temperature, E2E protected. */
   export const MODULE_MEASUREMENT: i32 = 0x10;
   /** Node to controller every second (staggered by address): SOC and capacity with their bounds. */
@@ -60,6 +64,8 @@ export const REPURPOSE_RESET_LENGTH: i32 = 8;
 export const PASSPORT_READ_LENGTH: i32 = 4;
 export const PASSPORT_DATA_LENGTH: i32 = 8;
 export const PACK_INFO_LENGTH: i32 = 8;
+export const BALANCE_COMMAND_LENGTH: i32 = 8;
+export const BALANCE_REPORT_LENGTH: i32 = 8;
 /** Confirmation pattern in REPURPOSE_RESET bytes 6..7: a repurposing reset is never an accident. */
 export const REPURPOSE_CONFIRMATION: u16 = 0x5aa5;
 
@@ -301,3 +307,41 @@ export function passportReadFrames(data: usize): i32 { return <i32>load<u8>(data
 
 /** PASSPORT_DATA: [0] request tag; [1..2] offset of the first data byte; [3..7] up to 5 bytes (beyond the image: 0xFF). */
 export const PASSPORT_BYTES_PER_FRAME: i32 = 5;
+
+/**
+ * BALANCE_COMMAND (E2E): [0] CRC; [1] counter; [2] plan sequence (a new value restarts the node's
+ * count); [3] duty (1/255 per bit); [4..5] charge to bleed, 0.1 mAh/bit; [6..7] converter power,
+ * i16, 0.01 W/bit, positive = the module delivers to the energy bus.
+ */
+export function encodeBalanceCommand(id: u32, data: usize, counter: i32, sequence: i32, duty: f32, charge_mAh: f32, converter_W: f32): void {
+  store<u8>(data, 0, 1);
+  store<u8>(data, <u8>(sequence & 0xff), 2);
+  store<u8>(data, <u8>clampRound(duty * 255.0, 0, 255), 3);
+  store<u16>(data, <u16>clampRound(charge_mAh * 10.0, 0, 0xffff), 4);
+  store<i16>(data, <i16>clampRound(converter_W * 100.0, -32768, 32767), 6);
+  e2eProtect(id, data, BALANCE_COMMAND_LENGTH, counter);
+}
+export function balanceSequence(data: usize): i32 { return <i32>load<u8>(data, 2); }
+export function balanceDuty(data: usize): f32 { return <f32>load<u8>(data, 3) / 255.0; }
+export function balanceCharge_mAh(data: usize): f32 { return <f32>load<u16>(data, 4) / 10.0; }
+export function balanceConverter_W(data: usize): f32 { return <f32>load<i16>(data, 6) / 100.0; }
+
+/**
+ * BALANCE_REPORT (E2E): [0] CRC; [1] counter | bleed state (high nibble); [2] plan sequence
+ * echoed; [3] applied duty (1/255); [4..5] charge removed under the plan, 0.1 mAh/bit;
+ * [6..7] energy moved through the converter since boot, 1 J/bit, modulo 65536 (signed sense:
+ * delivered minus absorbed).
+ */
+export function encodeBalanceReport(id: u32, data: usize, counter: i32, state: i32, sequence: i32, duty: f32, removed_mAh: f32, energy_J: f32): void {
+  store<u8>(data, <u8>((state & 0x0f) << 4), 1);
+  store<u8>(data, <u8>(sequence & 0xff), 2);
+  store<u8>(data, <u8>clampRound(duty * 255.0, 0, 255), 3);
+  store<u16>(data, <u16>clampRound(removed_mAh * 10.0, 0, 0xffff), 4);
+  store<u16>(data, <u16>(<i32>Mathf.round(energy_J) & 0xffff), 6);
+  e2eProtect(id, data, BALANCE_REPORT_LENGTH, counter);
+}
+export function reportBleedState(data: usize): i32 { return <i32>(load<u8>(data, 1) >> 4); }
+export function reportSequence(data: usize): i32 { return <i32>load<u8>(data, 2); }
+export function reportDuty(data: usize): f32 { return <f32>load<u8>(data, 3) / 255.0; }
+export function reportRemoved_mAh(data: usize): f32 { return <f32>load<u16>(data, 4) / 10.0; }
+export function reportEnergy_J(data: usize): i32 { return <i32>load<i16>(data, 6); }

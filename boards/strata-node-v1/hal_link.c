@@ -124,6 +124,15 @@ static m3ApiRawFunction(hal_vehicle_status)
     m3ApiReturn(strata_board_vehicle_status());
 }
 
+/* power: i(i) */
+static m3ApiRawFunction(hal_converter_set)
+{
+    m3ApiReturnType(int32_t)
+    m3ApiGetArg(int32_t, power_mW)
+    (void)runtime; (void)_ctx; (void)_mem;
+    m3ApiReturn(strata_board_converter_set(power_mW));
+}
+
 /* flash: i(iii) */
 static m3ApiRawFunction(hal_flash_read)
 {
@@ -215,6 +224,8 @@ M3Result strata_link_hal(IM3Module module)
     result = m3_LinkRawFunction(module, "hal", "vehicle_send", "i(iii)", &hal_vehicle_send);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
     result = m3_LinkRawFunction(module, "hal", "vehicle_status", "i()", &hal_vehicle_status);
+    if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
+    result = m3_LinkRawFunction(module, "hal", "converter_set", "i(i)", &hal_converter_set);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;
     result = m3_LinkRawFunction(module, "hal", "flash_read", "i(iii)", &hal_flash_read);
     if (result != m3Err_none && result != m3Err_functionLookupFailed) return result;

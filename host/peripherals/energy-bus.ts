@@ -1,11 +1,12 @@
 // Active equalisation over a shared energy bus: one bidirectional isolated converter per module,
 // each with an efficiency and a power limit. The bus stores nothing, so what the delivering
 // converters put on it must equal what the absorbing ones take off; when the commands do not
-// balance, the side in excess is scaled down and the shortfall reported. The firmware will command
-// the converters through a future HAL call; for now the harness calls setPower_W.
+// balance, the side in excess is scaled down and the shortfall reported. A node's firmware commands
+// its converter through converter_set (HAL group "power", ConverterPeripheral below).
 //
 // Power is counted at the module terminals, positive when the module delivers to the bus. A module
 // delivering P puts η·P on the bus; a module absorbing P (P < 0) takes |P|/η off it.
+import type { Peripheral, HalImport } from "./types.ts";
 
 export interface ConverterPart {
   name: string;
@@ -154,5 +155,28 @@ export class EnergyBus {
       const target = this.targets[i];
       if (target !== null && target !== undefined) target.converterPower_W = this.actual[i]!;
     }
+  }
+}
+
+/**
+ * The HAL side of one module's converter: converter_set (group "power") commands converter
+ * `index` of the energy bus. A board without a converter links the same import to `null`:
+ * converter_set then answers -1, as the ABI says.
+ */
+export class ConverterPeripheral implements Peripheral {
+  readonly group = "power";
+  commands = 0;
+
+  constructor(private readonly bus: EnergyBus | null, private readonly index: number) {}
+
+  imports(): Record<string, HalImport> {
+    return {
+      converter_set: (power_mW: number): number => {
+        if (this.bus === null) return -1;
+        this.commands++;
+        this.bus.setPower_W(this.index, power_mW / 1000);
+        return 0;
+      },
+    };
   }
 }

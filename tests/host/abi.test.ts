@@ -8,7 +8,8 @@ import { linkHal } from "../../host/loader.ts";
 import { SimClock, ClockPeripheral } from "../../host/peripherals/clock.ts";
 import { AdcPeripheral } from "../../host/peripherals/adc.ts";
 import { GpioPeripheral } from "../../host/peripherals/gpio.ts";
-import { CanBus, BusPort } from "../../host/peripherals/bus.ts";
+import { CanBus, BusPort, VehiclePort } from "../../host/peripherals/bus.ts";
+import { ConverterPeripheral } from "../../host/peripherals/energy-bus.ts";
 import { FlashPeripheral } from "../../host/peripherals/flash.ts";
 import { FaultPeripheral } from "../../host/peripherals/fault.ts";
 import { BoardConfigPeripheral } from "../../host/peripherals/board.ts";
@@ -49,6 +50,7 @@ test("the emulated peripherals provide every ABI function with its arity", () =>
   const peripherals = [
     new AdcPeripheral(node), new GpioPeripheral(), new BusPort(bus, "n", 4), new FlashPeripheral(node),
     new ClockPeripheral(clock), new FaultPeripheral(clock), new BoardConfigPeripheral(node),
+    new VehiclePort(new CanBus(500000, clock, null, false), "v", 4), new ConverterPeripheral(null, 0),
   ];
   const memory = { bytes: () => new Uint8Array(65536) };
   const hal = linkHal(loadAbi(), peripherals, memory);
