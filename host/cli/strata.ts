@@ -1,11 +1,18 @@
 // The `strata` command line.
 //   strata sim [--scenario NAME|PATH] [--out DIR] [--log-every N] [--quiet]
-import { join, resolve } from "node:path";
+//   strata regroup PATH... --series S [options]
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { repoRoot } from "../abi.ts";
+import { readPassports } from "../passport/passport.ts";
+import { DEFAULT_REGROUP_OPTIONS, regroup } from "../regroup/regroup.ts";
+import { assignmentDocument, formatReport } from "../regroup/report.ts";
 import { loadScenario } from "../scenarios/scenario.ts";
 import { Simulation } from "../sim.ts";
 import { CsvRecorder, TraceRecorder, moduleViews } from "../recorder.ts";
+
+const REGROUP_DEFAULTS = DEFAULT_REGROUP_OPTIONS;
 
 const USAGE = `usage: strata <command> [options]
 
@@ -17,6 +24,23 @@ commands:
              --trace-out FILE      also write the plant's measurable values as a trace
                                    (replayable with a scenario whose load is {"type":"trace"})
              --quiet               print only the output folder
+  regroup    form second-life packs from module passports (docs/regroup.md)
+             strata regroup PATH... --series S [options]
+             PATH                    passport files, folders of them, or files holding a JSON array
+             --series S              series groups per pack (required)
+             --parallel P            modules in parallel per series group (default: ${REGROUP_DEFAULTS.parallel})
+             --packs N               packs wanted (default: as many as possible)
+             --min-soh X             lowest capacity SOH kept (default: ${REGROUP_DEFAULTS.minCapacitySoh})
+             --max-resistance-soh X  highest resistance SOH kept (default: ${REGROUP_DEFAULTS.maxResistanceSoh})
+             --max-soc-sigma X       largest SOC 1-sigma kept, as a fraction (default: ${REGROUP_DEFAULTS.maxSocSigma})
+             --chemistry NAME        keep only this chemistry (others: "chemistry mismatch")
+             --mixed-cells           let cell ids of one chemistry share a pack
+             --weights C,R,H         objective weights of capacity, resistance, SOH
+                                     (default: ${REGROUP_DEFAULTS.weights.capacity},${REGROUP_DEFAULTS.weights.resistance},${REGROUP_DEFAULTS.weights.soh})
+             --max-passes N          swap improvement passes (default: ${REGROUP_DEFAULTS.maxPasses})
+             --out FILE              assignment JSON (default: out/regroup/assignment.json)
+             --strict                stop at the first invalid passport instead of setting it aside
+             --quiet                 print only the assignment path
   help       this text`;
 
 export class UsageError extends Error {}
@@ -119,6 +143,63 @@ async function sim(args: string[]): Promise<void> {
   if (traps.length > 0) process.exitCode = 1;
 }
 
+function regroupCommand(args: string[]): void {
+  const firstOption = args.findIndex((a) => a.startsWith("--"));
+  const paths = firstOption < 0 ? args : args.slice(0, firstOption);
+  const options = parseOptions(firstOption < 0 ? [] : args.slice(firstOption), {
+    series: "value", parallel: "value", packs: "value", "min-soh": "value", "max-resistance-soh": "value", "max-soc-sigma": "value",
+    chemistry: "value", "mixed-cells": "flag", weights: "value", "max-passes": "value", out: "value", strict: "flag", quiet: "flag",
+  });
+  if (paths.length === 0) throw new UsageError("regroup needs at least one passport file or folder");
+  const whole = (name: string, min: number): number | undefined => {
+    const text = options.get(name);
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} takes a whole number >= ${min}, got '${text}'`);
+    return value;
+  };
+  const number = (name: string, fallback: number, positive = false): number => {
+    const text = options.get(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+      throw new UsageError(`--${name} takes a number ${positive ? ">" : ">="} 0, got '${text}'`);
+    }
+    return value;
+  };
+  const series = whole("series", 1);
+  if (series === undefined) throw new UsageError("regroup needs --series S");
+  const weightsText = options.get("weights");
+  let weights = REGROUP_DEFAULTS.weights;
+  if (weightsText !== undefined) {
+    const parts = weightsText.split(",").map(Number);
+    if (parts.length !== 3 || parts.some((w) => !Number.isFinite(w) || w < 0) || parts.every((w) => w === 0)) {
+      throw new UsageError(`--weights takes three numbers >= 0, not all 0, as C,R,H, got '${weightsText}'`);
+    }
+    weights = { capacity: parts[0]!, resistance: parts[1]!, soh: parts[2]! };
+  }
+  const settings = {
+    series,
+    parallel: whole("parallel", 1) ?? REGROUP_DEFAULTS.parallel,
+    packs: whole("packs", 1) ?? null,
+    minCapacitySoh: number("min-soh", REGROUP_DEFAULTS.minCapacitySoh),
+    maxResistanceSoh: number("max-resistance-soh", REGROUP_DEFAULTS.maxResistanceSoh, true),
+    maxSocSigma: number("max-soc-sigma", REGROUP_DEFAULTS.maxSocSigma),
+    chemistry: options.get("chemistry") ?? null,
+    matchCell: !options.has("mixed-cells"),
+    weights,
+    maxPasses: whole("max-passes", 0) ?? REGROUP_DEFAULTS.maxPasses,
+  };
+
+  const { passports, rejected } = readPassports(paths, { strict: options.has("strict") });
+  const result = regroup(passports, settings, rejected);
+  const out = resolve(options.get("out") ?? join(repoRoot, "out", "regroup", "assignment.json"));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(assignmentDocument(result), null, 2)}\n`);
+  if (rejected.length > 0) console.error(`strata: ${rejected.length} invalid passport(s) set aside; the report names each file and field`);
+  console.log(options.has("quiet") ? out : formatReport(result, out));
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -126,6 +207,9 @@ export async function main(argv: string[]): Promise<number> {
       case "sim":
         await sim(rest);
         return process.exitCode === 1 ? 1 : 0;
+      case "regroup":
+        regroupCommand(rest);
+        return 0;
       case undefined:
       case "help":
       case "--help":
