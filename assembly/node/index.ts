@@ -361,12 +361,19 @@ function reportBalance(s: NodeState): void {
   send(s, id, BALANCE_REPORT_LENGTH);
 }
 
-function saveLifecycle(s: NodeState, p: NodePersistence, e: NodeEstimation, now_ms: i64): void {
+/** Copies the estimators' present values into the lifecycle record (before a write or a read). */
+function snapshotLifecycle(s: NodeState, now_ms: i64): void {
+  const e = s.estimation;
+  if (e === null || !e.started) return;
   const r0Nominal = s.model.r0Module_Ohm(0.5, 25);
   s.lifecycle.snapshot(unixNow_s(s, now_ms), e.ekf.soc, e.ekf.socSigma, e.capacity.capacity_Ah, e.capacity.capacitySigma_Ah,
     e.resistance.r0Module_Ohm(0.5, 25), e.resistance.ratioSigma * r0Nominal, r0Nominal,
     e.throughput.equivalentFullCycles, e.throughput.chargedCharge_Ah, e.throughput.dischargedCharge_Ah,
     e.throughput.chargedEnergy_Wh, e.throughput.dischargedEnergy_Wh);
+}
+
+function saveLifecycle(s: NodeState, p: NodePersistence, e: NodeEstimation, now_ms: i64): void {
+  snapshotLifecycle(s, now_ms);
   if (!p.saveLifecycle(s.lifecycle) && !p.store.readOnly) fault_report(FaultCode.STORE_WRITE_FAILED, p.writeFailures);
   s.lifecycleDirty = false;
   s.lastLifecycleWrite_ms = s.operating_ms;
@@ -534,6 +541,7 @@ function onPassportRead(s: NodeState, id: u32, length: i32): void {
     fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.PASSPORT_READ);
     return;
   }
+  if (passportReadOffset(rxBuffer) == 0) snapshotLifecycle(s, s.lastNow_ms);
   s.passportTag = passportReadTag(rxBuffer);
   s.passportOffset = passportReadOffset(rxBuffer);
   s.passportFramesLeft = passportReadFrames(rxBuffer);
@@ -575,6 +583,8 @@ export function sendFailures(): i32 { return state === null ? 0 : state!.sendFai
 export function firmwareVersion(): i32 { return FIRMWARE_VERSION; }
 /** The passport image (identity block then lifecycle record) as the bus serves it: for tests and the host's export. */
 export function passportImageLength(): i32 { return IDENTITY_BLOCK_BYTES + LIFECYCLE_LENGTH; }
+/** Brings the lifecycle record's estimates up to date before a reader copies the image (a PASSPORT_READ at offset 0 does the same). */
+export function preparePassport(): void { if (state !== null) snapshotLifecycle(state!, state!.lastNow_ms); }
 export function passportImageByte(offset: i32): i32 { return state === null ? -1 : <i32>passportByte(state!, offset); }
 export function lifecycleEventCount(kind: i32): i32 { return state === null ? 0 : state!.lifecycle.eventCount(kind); }
 export function currentPack(): u32 { return state === null ? 0 : state!.lifecycle.currentPack(); }

@@ -1,6 +1,7 @@
 // The `strata` command line.
 //   strata sim [--scenario NAME|PATH] [--out DIR] [--log-every N] [--quiet]
 //   strata regroup PATH... --series S [options]
+//   strata passport --image FILE --serial HEX [--public] [--out FILE]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -11,6 +12,11 @@ import { assignmentDocument, formatReport } from "../regroup/report.ts";
 import { loadScenario } from "../scenarios/scenario.ts";
 import { Simulation } from "../sim.ts";
 import { CsvRecorder, TraceRecorder, moduleViews } from "../recorder.ts";
+import { passportFromImage, passportImageOf, passportFromFlashImage, readFlashImage } from "../passport/from-node.ts";
+import { publicView } from "../passport/passport.ts";
+import { decodeCellBlob } from "../provisioning/cell-blob.ts";
+import { IDENTITY_BLOCK_BYTES } from "../provisioning/node.ts";
+import { DEFAULT_EPOCH_s } from "../vehicle/vehicle-ecu.ts";
 
 const REGROUP_DEFAULTS = DEFAULT_REGROUP_OPTIONS;
 
@@ -23,7 +29,12 @@ commands:
              --log-every N         log one CSV row every N ticks (default: 10)
              --trace-out FILE      also write the plant's measurable values as a trace
                                    (replayable with a scenario whose load is {"type":"trace"})
+             --flash-out DIR       at the end, write every node's flash image (<serial>.bin)
+                                   and its passport (<serial>.passport.json) into DIR
              --quiet               print only the output folder
+  passport   a module's passport from a copy of its node's flash (docs/passport.md)
+             strata passport --image FILE --serial HEX [--public] [--out FILE]
+             --public              only the state-of-health view (no pack-private data)
   regroup    form second-life packs from module passports (docs/regroup.md)
              strata regroup PATH... --series S [options]
              PATH                    passport files, folders of them, or files holding a JSON array
@@ -69,7 +80,7 @@ function fmt(value: number, digits: number): string {
 }
 
 async function sim(args: string[]): Promise<void> {
-  const options = parseOptions(args, { scenario: "value", out: "value", "log-every": "value", "trace-out": "value", quiet: "flag" });
+  const options = parseOptions(args, { scenario: "value", out: "value", "log-every": "value", "trace-out": "value", "flash-out": "value", quiet: "flag" });
   const scenario = loadScenario(options.get("scenario") ?? "default");
   const logEvery = Number(options.get("log-every") ?? "10");
   if (!Number.isInteger(logEvery) || logEvery < 1) throw new UsageError(`--log-every takes a whole number >= 1, got '${options.get("log-every")}'`);
@@ -119,6 +130,22 @@ async function sim(args: string[]): Promise<void> {
     faults: faults.filter((f) => f.faults > 0),
   };
   await recorder.close(summary);
+  const flashOut = options.get("flash-out");
+  if (flashOut !== undefined) {
+    const dir = resolve(flashOut);
+    mkdirSync(dir, { recursive: true });
+    const exportedAt_s = Math.floor(DEFAULT_EPOCH_s + simulation.time_s);
+    for (const node of simulation.nodes) {
+      writeFileSync(join(dir, `${node.serial()}.bin`), node.flash.snapshot());
+      if (simulation.scenario.pack.model === "ecm") {
+        const passport = passportFromImage({
+          image: passportImageOf(node as never), blob: decodeCellBlob(node.flash.data.subarray(0, node.flash.sectorSize - IDENTITY_BLOCK_BYTES)),
+          serial: node.serial(), exportedAt_s,
+        });
+        writeFileSync(join(dir, `${node.serial()}.passport.json`), JSON.stringify(passport, null, 2) + "\n");
+      }
+    }
+  }
 
   if (quiet) {
     console.log(outDir);
@@ -200,6 +227,18 @@ function regroupCommand(args: string[]): void {
   console.log(options.has("quiet") ? out : formatReport(result, out));
 }
 
+function passportCommand(args: string[]): void {
+  const options = parseOptions(args, { image: "value", serial: "value", public: "flag", out: "value" });
+  const imagePath = options.get("image");
+  const serial = options.get("serial");
+  if (imagePath === undefined || serial === undefined) throw new UsageError("passport needs --image FILE and --serial HEX");
+  const passport = passportFromFlashImage(readFlashImage(resolve(imagePath)), serial.toLowerCase(), Math.floor(Date.now() / 1000));
+  const text = JSON.stringify(options.has("public") ? publicView(passport) : passport, null, 2) + "\n";
+  const out = options.get("out");
+  if (out === undefined) process.stdout.write(text);
+  else writeFileSync(resolve(out), text);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -209,6 +248,9 @@ export async function main(argv: string[]): Promise<number> {
         return process.exitCode === 1 ? 1 : 0;
       case "regroup":
         regroupCommand(rest);
+        return 0;
+      case "passport":
+        passportCommand(rest);
         return 0;
       case undefined:
       case "help":

@@ -21,7 +21,7 @@ export interface ModuleIdentity {
   manufacturedOn: string;
 }
 
-export const DEFAULT_IDENTITY: ModuleIdentity = { manufacturer: "Strata reference module", manufacturedOn: "2026-01-15" };
+export const DEFAULT_IDENTITY: ModuleIdentity = { manufacturer: "Strata reference module", manufacturedOn: "2025-11-03" };
 
 /** CRC-32/IEEE (reflected 0xEDB88320), as assembly/storage/crc32.ts. */
 export function crc32(bytes: Uint8Array): number {

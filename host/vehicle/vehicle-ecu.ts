@@ -9,6 +9,8 @@ import { repoRoot } from "../abi.ts";
 import { BusPort, type CanBus } from "../peripherals/bus.ts";
 import { e2eProtect, e2eValid } from "./e2e.ts";
 
+/** Wall-clock time at simulated time 0 unless a scenario says otherwise: 2026-01-01T00:00:00Z. */
+export const DEFAULT_EPOCH_s = 1_767_225_600;
 export const VCU_COMMAND_ID = 0x110;
 export const VCU_TIME_ID = 0x111;
 const E2E_MESSAGES = new Set(["BMS_Faults", "BMS_PackStatus", "BMS_ContactorStatus", "BMS_DischargeLimits", "BMS_ChargeLimits", "BMS_VoltageLimits"]);
@@ -39,7 +41,7 @@ export class VehicleEcu {
   private lastCommand_ms = -Infinity;
   private lastTime_ms = -Infinity;
 
-  constructor(bus: CanBus, epoch_s = 1_767_225_600 /* 2026-01-01T00:00:00Z */) {
+  constructor(bus: CanBus, epoch_s = DEFAULT_EPOCH_s) {
     this.epoch_s = epoch_s;
     this.port = new BusPort(bus, "vcu", 16);
     const dbc = new Dbc();
