@@ -8,9 +8,10 @@ import { Random } from "./random.ts";
 import { SimClock } from "./peripherals/clock.ts";
 import { CanBus } from "./peripherals/bus.ts";
 import { Net } from "./peripherals/gpio.ts";
-import { Device, type NodeExports, type ControllerExports, type NodeDevice, type ControllerDevice } from "./devices.ts";
+import { Device, type NodeExports, type ControllerExports, type NodeDevice } from "./devices.ts";
 import { LinearPack } from "./plant/linear.ts";
 import { EcmPack } from "./plant/ecm-pack.ts";
+import type { Module } from "./plant/module.ts";
 import { TracePlant } from "./plant/trace.ts";
 import { loadCell } from "./plant/chemistry.ts";
 import type { PackPlant } from "./plant/types.ts";
@@ -20,6 +21,9 @@ import { FaultSchedule } from "./scenarios/faults.ts";
 import { ContactorSystem } from "./peripherals/contactor.ts";
 import { BalancingSwitch, type BleedTarget } from "./peripherals/balancing.ts";
 import { nodeFlashImage } from "./provisioning/node.ts";
+import { EnergyBus, ConverterPeripheral } from "./peripherals/energy-bus.ts";
+import { controllerFlashImage, packConfigurationFor, type PackConfiguration } from "./provisioning/controller.ts";
+import { VehicleEcu } from "./vehicle/vehicle-ecu.ts";
 import { STM32F4_ADC, REF5025 } from "./peripherals/adc.ts";
 import { INA240A1 } from "./peripherals/current-sensor.ts";
 import { MURATA_NCP15XH103F03RC } from "./peripherals/ntc.ts";
@@ -29,9 +33,95 @@ export const defaultImages = {
   controller: join(repoRoot, "build", "controller.wasm"),
 };
 
+/**
+ * The controller's telemetry getters beyond what every controller image exports (assembly/controller/index.ts):
+ * module states, pack estimation, protection, contactors, fault log, vehicle interface.
+ */
+export interface ControllerTelemetry extends ControllerExports {
+  linkVoltage_mV(): number;
+  minTemperatureIndex(): number;
+  maxTemperatureIndex(): number;
+  unsupervisedModuleCount(): number;
+  moduleSoc(index: number): number;
+  moduleSocSigma(index: number): number;
+  moduleCapacity_Ah(index: number): number;
+  moduleCapacitySigma_Ah(index: number): number;
+  moduleStateFlags(index: number): number;
+  moduleR0_Ohm(index: number): number;
+  moduleR0Sigma_Ohm(index: number): number;
+  moduleEquivalentFullCycles(index: number): number;
+  moduleSoh(index: number): number;
+  moduleResistanceScale(index: number): number;
+  moduleAnnounced(index: number): number;
+  moduleProtocolVersion(index: number): number;
+  moduleCellHash(index: number): number;
+  moduleCellMismatch(index: number): number;
+  moduleIncompatible(index: number): number;
+  framesRejectedProtocol(): number;
+  protocolVersion(): number;
+  configError(): number;
+  configValid(): number;
+  configCellIdHash(): number;
+  configModuleCapacity_Ah(): number;
+  packSoc(): number;
+  packSocMin(): number;
+  packSocMax(): number;
+  packSocMean(): number;
+  usableCapacity_Ah(): number;
+  packSoh(): number;
+  remainingEnergy_Wh(): number;
+  range_km(): number;
+  consumption_Wh_per_km(): number;
+  maxDischargeCurrent_A(horizon: number): number;
+  maxChargeCurrent_A(horizon: number): number;
+  maxPackVoltage_V(): number;
+  minPackVoltage_V(): number;
+  bmsState(): number;
+  faultLevel(fault: number): number;
+  highestFaultLevel(): number;
+  faultValue(fault: number): number;
+  faultThreshold(fault: number, level: number): number;
+  freezeFramesRecorded(): number;
+  latestFaultCode(): number;
+  contactorState(): number;
+  contactorWeldedMask(): number;
+  sequencerFailure(): number;
+  storeMountStatus(): number;
+  storedFreezeFrames(): number;
+  storedFreezeFramesDropped(): number;
+  storedFreezeFrameCode(number: number): number;
+  storedFreezeFrameValue(number: number): number;
+  storedFreezeFrameTime_ms(number: number): bigint;
+  storedFreezeFrameUnixTime_s(number: number): number;
+  storedFreezeFramePackVoltage_mV(number: number): number;
+  vehicleFramesSent(): number;
+  vehicleSendFailures(): number;
+  vehicleCloseRequested(): number;
+  vehicleSpeed_km_per_h(): number;
+  vehicleRejectedLength(): number;
+  vehicleRejectedCrc(): number;
+  vehicleRejectedCounter(): number;
+  unixTime_s(): number;
+}
+
+/** Vehicle bus bit rate: the Baudrate attribute of boards/vehicle/strata-vehicle.dbc. */
+export const VEHICLE_BUS_BITRATE_bps = 500000;
+
+/** A module that comes with its history: the physical module, its node's flash and serial. */
+export interface CarriedModule {
+  module: Module;
+  flash: Uint8Array;
+  serialLow: number;
+  serialHigh: number;
+}
+
 export interface SimulationOptions {
   nodeImage?: string;
   controllerImage?: string;
+  /** Build the pack from these modules (in physical order) instead of new cells: a reassembled pack. */
+  carried?: readonly CarriedModule[];
+  /** Wall-clock time at simulated time 0, s since 1970 (the vehicle's clock). */
+  epoch_s?: number;
 }
 
 /** Module capacity (Ah) and pack nominal energy (Wh) the load profile scales C-rates and drive cycles by. */
@@ -89,12 +179,20 @@ export class Simulation {
   readonly controllerBoard: BoardDefinition;
   /** nodes[i] sits at physical position i of the series string (0 = next to the controller). */
   readonly nodes: NodeDevice[] = [];
-  readonly controller: ControllerDevice;
+  readonly controller: Device<ControllerTelemetry>;
+  /** The vehicle side: a CAN 2.0A bus with the host VCU on it (host/vehicle/vehicle-ecu.ts). */
+  readonly vehicleBus: CanBus;
+  readonly vehicle: VehicleEcu;
+  /** What the controller was provisioned with (flash sector 0). */
+  readonly packConfiguration: PackConfiguration;
+  private nextVehicleEvent = 0;
   readonly tickPeriod_ms: number;
   /** null when a trace drives the plant. */
   readonly load: LoadProfile | null;
   readonly faults: FaultSchedule;
   readonly contactors: ContactorSystem;
+  /** The energy bus of active balancing (null unless the scenario fits converters). */
+  readonly energyBus: EnergyBus | null;
   private readonly balancingSwitches: BalancingSwitch[] = [];
   ambient_C: number;
   readonly duration_s: number;
@@ -113,23 +211,35 @@ export class Simulation {
     this.bus = new CanBus(this.nodeBoard.bus.bitrate_bps, this.clock, this.random);
     this.ambient_C = scenario.ambient_C;
     this.faults = new FaultSchedule(scenario.faults);
-    this.plant = createPlant(scenario, this.random.nextUint32());
+    const plantSeed = this.random.nextUint32();
+    if (options.carried !== undefined && options.carried.length !== scenario.pack.modules) {
+      throw new Error(`${options.carried.length} carried modules for a pack of ${scenario.pack.modules}`);
+    }
+    this.plant = options.carried !== undefined ? new EcmPack(options.carried.map((c) => c.module)) : createPlant(scenario, plantSeed);
     const rating = packRating(scenario);
     const segments = scenario.load.filter((s): s is LoadSegment => s.type !== "trace");
     this.load = segments.length > 0 ? new LoadProfile(segments, rating.capacity_Ah, rating.energy_Wh) : null;
     this.duration_s = scenario.duration_s ?? this.load?.duration_s ?? (this.plant as TracePlant).duration_s;
     const gaussian = (): number => this.random.gaussian();
 
-    this.controller = new Device<ControllerExports>({
+    // The controller, provisioned with the scenario's pack configuration, on both buses; the VCU
+    // asks for the contactors closed from the start unless the scenario's vehicle events say otherwise.
+    this.vehicleBus = new CanBus(VEHICLE_BUS_BITRATE_bps, this.clock, this.random, false);
+    this.packConfiguration = packConfigurationFor(scenario, this.nodeBoard, this.controllerBoard);
+    this.controller = new Device<ControllerTelemetry>({
       name: "controller",
       imagePath: options.controllerImage ?? defaultImages.controller,
       board: this.controllerBoard,
       clock: this.clock,
       bus: this.bus,
+      vehicleBus: this.vehicleBus,
       unitConfig: { UNIT_SERIAL_LOW: this.random.nextUint32(), UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff, MODULES_IN_SERIES: scenario.pack.modules },
       gaussian,
       random: this.random,
+      flashImage: controllerFlashImage(this.controllerBoard, this.packConfiguration),
     });
+    this.vehicle = new VehicleEcu(this.vehicleBus, options.epoch_s);
+    this.vehicle.contactorRequest = "close";
     const plant = this.plant;
     this.contactors = new ContactorSystem({ now_s: () => this.clock.now_us / 1e6, packVoltage_V: () => plant.packVoltage_V() });
     this.contactors.wire(this.controller.gpio);
@@ -142,25 +252,31 @@ export class Simulation {
     this.controller.gpio.connectOutput("CHAIN_SELECT_OUT", upstream);
     // Every node is provisioned with the nominal parameter set of the scenario's cell: the plant's
     // cells differ from it by their spread (and by whatever a scenario changes), as real cells do.
+    this.energyBus = scenario.activeBalancing && this.plant instanceof EcmPack ? new EnergyBus(scenario.pack.modules) : null;
     const nodeFlash = scenario.pack.model === "ecm" ? nodeFlashImage(this.nodeBoard, loadCell(scenario.pack.cell), scenario.pack.parallel) : undefined;
     const usedSerials = new Set<number>();
     for (let i = 0; i < scenario.pack.modules; i++) {
+      const carried = options.carried?.[i];
       let serialLow: number;
-      do serialLow = this.random.nextUint32(); while (usedSerials.has(serialLow));
+      do serialLow = carried?.serialLow ?? this.random.nextUint32(); while (carried === undefined && usedSerials.has(serialLow));
       usedSerials.add(serialLow);
+      const serialHigh = carried?.serialHigh ?? this.random.nextUint32() & 0xffff;
+      const flashImage = carried?.flash.slice() ?? nodeFlash;
       const node = new Device<NodeExports>({
         name: `node-${i}`,
         imagePath: options.nodeImage ?? defaultImages.node,
         board: this.nodeBoard,
         clock: this.clock,
         bus: this.bus,
-        unitConfig: { UNIT_SERIAL_LOW: serialLow, UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff },
+        unitConfig: { UNIT_SERIAL_LOW: serialLow, UNIT_SERIAL_HIGH: serialHigh },
         gaussian,
         random: this.random,
-        ...(nodeFlash !== undefined ? { flashImage: nodeFlash } : {}),
+        ...(flashImage !== undefined ? { flashImage } : {}),
+        ...(this.energyBus !== null ? { converter: new ConverterPeripheral(this.energyBus, i) } : {}),
       });
       node.adc.temperature_C = () => plant.moduleTemperature_C(i);
       if (scenario.sensors !== "ideal") this.useDatasheetSensors(node, scenario.sensors === "datasheet-typical" ? "typical" : "maximum");
+      if (this.energyBus !== null && this.plant instanceof EcmPack) this.energyBus.attach(i, this.plant.pack.modules[i]!);
       const bleed = this.bleedTarget(i);
       if (bleed !== null && this.nodeBoard.balancing !== undefined) {
         this.balancingSwitches.push(new BalancingSwitch(node.gpio, this.nodeBoard.balancing.resistance_Ohm, bleed));
@@ -211,16 +327,36 @@ export class Simulation {
     let current_A = this.load === null ? 0 : this.load.current_A(this.time_s, dt_ms / 1000, this.plant);
     if (this.scenario.contactors === "controlled" && !this.contactors.mainsClosed()) current_A = 0;
     this.plant.step(current_A, dt_ms / 1000, this.ambient_C);
+    this.energyBus?.advance(dt_ms / 1000);
     this.clock.advance_us(dt_ms * 1000);
     const start_us = this.clock.now_us;
     const now_ms = this.clock.now_ms;
     for (const node of this.nodes) node.tick(now_ms);
+    this.driveVehicle(now_ms);
     this.bus.run(start_us + (dt_ms * 1000) / 2);
+    this.vehicleBus.run(start_us + (dt_ms * 1000) / 2);
     this.clock.advance_us((dt_ms * 1000) / 2);
     this.controller.tick(this.clock.now_ms);
     this.bus.run(start_us + dt_ms * 1000);
+    this.vehicleBus.run(start_us + dt_ms * 1000);
     this.clock.now_us = start_us;
     this.steps++;
+  }
+
+  /**
+   * The VCU's tick, with the node ticks: the scenario's vehicle events as they fall due, the speed
+   * of the load profile's drive cycle (0 otherwise), then VCU_Command / VCU_Time when due.
+   */
+  private driveVehicle(now_ms: number): void {
+    const events = this.scenario.vehicle;
+    while (this.nextVehicleEvent < events.length && events[this.nextVehicleEvent]!.at_s <= this.time_s + 1e-9) {
+      const event = events[this.nextVehicleEvent++]!;
+      if (event.contactors !== undefined) this.vehicle.contactorRequest = event.contactors;
+      if (event.faultReset !== undefined) this.vehicle.faultReset = event.faultReset;
+      if (event.chargeMode !== undefined) this.vehicle.chargeMode = event.chargeMode;
+    }
+    this.vehicle.speed_kmh = (this.load?.speed_mps ?? 0) * 3.6;
+    this.vehicle.tick(now_ms);
   }
 
   get time_s(): number {

@@ -20,6 +20,14 @@ export interface FaultEvent {
   params?: Record<string, unknown>;
 }
 
+/** One change of what the vehicle asks the BMS for (docs/scenarios.md, "Vehicle"). */
+export interface VehicleEvent {
+  at_s: number;
+  contactors?: "close" | "open";
+  faultReset?: boolean;
+  chargeMode?: "drive" | "ac-charge" | "dc-charge" | "parked";
+}
+
 export interface Scenario {
   name: string;
   description?: string;
@@ -48,8 +56,12 @@ export interface Scenario {
   faults: FaultEvent[];
   /** "closed": the load is always connected; "controlled": it flows only while the controller has both mains closed. */
   contactors: "closed" | "controlled";
+  /** The VCU's requests over time, in time order; empty: contactors requested closed from the start. */
+  vehicle: VehicleEvent[];
   /** Sensor error model of every node: ideal, or drawn from the parts' datasheet figures. */
   sensors: "ideal" | "datasheet-typical" | "datasheet-maximum";
+  /** Modules have converters on an energy bus (active balancing). */
+  activeBalancing: boolean;
   /** Folder of the scenario file: relative paths (traces) resolve against it. */
   baseDir: string;
 }
@@ -121,7 +133,9 @@ export function validateScenario(data: unknown, source: string, baseDir: string 
     load,
     faults: raw.faults ?? [],
     contactors: raw.contactors ?? "closed",
+    vehicle: [...(raw.vehicle ?? [])].sort((a, b) => a.at_s - b.at_s),
     sensors: raw.sensors ?? "ideal",
+    activeBalancing: raw.activeBalancing ?? false,
     baseDir,
   };
   if (p.convectiveCoefficient_W_per_m2K !== undefined) scenario.pack.convectiveCoefficient_W_per_m2K = p.convectiveCoefficient_W_per_m2K;

@@ -135,6 +135,7 @@ function lgM50(): object {
       { key: "Ecker2014", authors: "M. Ecker, N. Nieto, S. Käbitz, J. Schmalstieg, H. Blanke, A. Warnecke, D. U. Sauer", title: "Calendar and cycle life study of Li(NiMnCo)O2-based 18650 lithium-ion batteries", publication: "Journal of Power Sources 248 (2014) 839-851", year: 2014, doi: "10.1016/j.jpowsour.2013.09.143", usedFor: "Sanyo UR18650E OCV used to map Schmalstieg's voltage stress to SOC" },
       { key: "BLAST-Lite", authors: "P. Gasper et al. (NREL)", title: "BLAST-Lite battery lifetime models: nmc111_gr_Sanyo2Ah_2014", publication: "software, blast/models/nmc111_gr_Sanyo2Ah_2014.py", year: 2024, url: "https://github.com/NREL/BLAST-Lite", usedFor: "tabulated Sanyo OCV and the charge-throughput convention (Ah = 2 x 2.15 Ah x FEC) of Schmalstieg's cycle law" },
       { key: "Wang2011", authors: "J. Wang, P. Liu, J. Hicks-Garner, E. Sherman, S. Soukiazian, M. Verbrugge, H. Tataria, J. Musser, P. Finamore", title: "Cycle-life model for graphite-LiFePO4 cells", publication: "Journal of Power Sources 196 (2011) 3942-3948", year: 2011, doi: "10.1016/j.jpowsour.2010.11.134", usedFor: "activation energy of cycle ageing (estimate transferred from graphite-LFP)" },
+      { key: "LG-M50-Specification", authors: "LG Chem", title: "Product Specification, Rechargeable Lithium Ion Battery, Model INR21700 M50 18.20 Wh", publication: "manufacturer product specification (copy hosted by a distributor; year of that copy)", year: 2019, url: "https://www.dnkpower.com/wp-content/uploads/2019/02/LG-INR21700-M50-Datasheet.pdf", usedFor: "ratings: charge 0 to 45 °C, discharge -20 to 60 °C, maximum charge current 3.395 A (0.7C), maximum continuous discharge current 7.275 A (1.5C)" },
     ],
     notes: [
       "Electrical: 5.0 Ah and 3.63 V nominal (about 18.2 Wh) are the LG datasheet ratings; the 2.5 V / 4.2 V limits are the datasheet cut-offs, as used by Chen2020 and PyBaMM.",
@@ -148,8 +149,14 @@ function lgM50(): object {
       "Self-discharge 0.05 %/day (1.5 %/month) at 25 °C with Ea = 50 kJ/mol: ESTIMATE of the usual range for NMC/graphite cells; none of the cited sources measures reversible self-discharge for this cell.",
       "Ageing: Schmalstieg2014 laws measured on a different NMC cell (Sanyo UR18650E), transferred via SOC: voltage stress factors evaluated on the Sanyo OCV (Ecker2014 via BLAST-Lite). Calendar: loss = alpha(SOC) exp(-Ea/R (1/T - 1/298.15)) t^0.75 (t in days), Ea = 6976 K * R = 58.0 kJ/mol for capacity and 5986 K * R = 49.8 kJ/mol for resistance. Cycle: capacity beta_cap sqrt(Ah) and resistance beta_res Ah with Ah = 4.3 Ah per FEC.",
       "Cycle-ageing temperature dependence: ESTIMATE. Schmalstieg2014 cycled at 35 °C only; the Arrhenius factor uses Wang2011's graphite/LFP activation energy (31.5 kJ/mol at C/2) around 35 °C. The C-rate dependence is not modelled (factor 1).",
+      "Ratings (LG-M50-Specification): charge 0-45 °C, discharge -20-60 °C, maximum charge current 3.395 A and maximum continuous discharge current 7.275 A, i.e. 0.7C and 1.5C of the 4.85 Ah minimum capacity. The cited copy could not be opened from the build environment: the values are the ones quoted from the specification (0.7 x 4.85 A and 1.5 x 4.85 A check). Compare them with the revision of the specification in use.",
     ],
     electrical: { nominalCapacity_Ah: 5.0, nominalVoltage_V: 3.63, minVoltage_V: 2.5, maxVoltage_V: 4.2, coulombicEfficiency: 0.999 },
+    ratings: {
+      source: "LG-M50-Specification",
+      chargeTemperatureMin_C: 0, chargeTemperatureMax_C: 45, dischargeTemperatureMin_C: -20, dischargeTemperatureMax_C: 60,
+      maxChargeCurrent_A: 3.395, maxDischargeCurrent_A: 7.275,
+    },
     ocv: {
       ocv_V: column(ocvSoc, ocv, 25, 5),
       entropicCoefficient_V_per_K: column(entropySoc, entropy, 25, 8),
@@ -220,6 +227,7 @@ function sonyUs26650(): object {
       { key: "Naumann2018", authors: "M. Naumann, M. Schimpe, P. Keil, H. C. Hesse, A. Jossen", title: "Analysis and modeling of calendar aging of a commercial LiFePO4/graphite cell", publication: "Journal of Energy Storage 17 (2018) 153-169", year: 2018, doi: "10.1016/j.est.2018.01.019", usedFor: "calendar ageing of capacity (sqrt(t)) and resistance (linear in t) vs SOC and temperature" },
       { key: "Naumann2020", authors: "M. Naumann, F. B. Spingler, A. Jossen", title: "Analysis and modeling of cycle aging of a commercial LiFePO4/graphite cell", publication: "Journal of Power Sources 451 (2020) 227666", year: 2020, doi: "10.1016/j.jpowsour.2019.227666", usedFor: "cycle ageing of capacity (sqrt(FEC)) and resistance (linear in FEC) vs DOD and C-rate" },
       { key: "Wang2011", authors: "J. Wang, P. Liu, J. Hicks-Garner, E. Sherman, S. Soukiazian, M. Verbrugge, H. Tataria, J. Musser, P. Finamore", title: "Cycle-life model for graphite-LiFePO4 cells", publication: "Journal of Power Sources 196 (2011) 3942-3948", year: 2011, doi: "10.1016/j.jpowsour.2010.11.134", usedFor: "activation energy of cycle ageing, 31700 - 370.3 * 0.5 J/mol (A123 ANR26650M1, C/2), transferred to this cell" },
+      { key: "SimSES-SonyLFP", authors: "SimSES developers (TU Munich, Chair of Electrical Energy Storage Technology)", title: "SimSES cell type SonyLFP (sources: SONY_US26650FTC1 Product Specification and Naumann 2018)", publication: "software, class SonyLFP in the package simses.technology.lithium_ion.cell (SimSES repository)", year: 2022, url: "https://gitlab.lrz.de/open-ees-ses/simses", usedFor: "ratings: maximum charge rate 1.0 C (3.0 A), maximum discharge rate 6.6 C (19.8 A), one operating temperature range 0 to 60 °C" },
     ],
     notes: [
       "OCV, entropic coefficient and hysteresis tables: as published in the SimSES data files (no resampling). OCV is at 25 °C and is extended in temperature with the entropic table.",
@@ -232,8 +240,14 @@ function sonyUs26650(): object {
       "Calendar ageing (Naumann2018): capacity loss = k_T k_SOC sqrt(t), k_ref = 1.2571e-5 / sqrt(s) = 3.695e-3 / sqrt(day), k_SOC = 2.8575 (SOC-0.5)^3 + 0.60225, Ea = 17126 J/mol; resistance increase = k_T k_SOC t, k_ref = 3.4194e-10 / s, k_SOC = -3.3903 (SOC-0.5)^2 + 1.5604, Ea = 71827 J/mol; reference 25 °C. Coefficients as implemented in SimSES.",
       "Cycle ageing (Naumann2020): capacity loss [%] = (0.0630 C + 0.0971)(4.0253 (DOD-0.6)^3 + 1.0923) sqrt(FEC); resistance increase [%] = (-0.0020 C + 0.0021)(6.8477 (DOD-0.5)^3 + 0.9182) FEC. The resistance C-rate factor reaches zero at 1.05 C and is clamped there. Coefficients as implemented in SimSES.",
       "Cycle-ageing temperature dependence: ESTIMATE. Naumann2020 cycled at 25 °C only; the Arrhenius factor uses Wang2011's activation energy for graphite/LFP cycling (31.5 kJ/mol at C/2) around 25 °C.",
+      "Ratings: maximum charge current 3.0 A (1C) and maximum continuous discharge current 19.8 A (6.6C, the 20 A usually quoted) from SimSES's SonyLFP cell type, which cites the Sony product specification. Temperature ratings: ESTIMATE. SimSES gives one operating range, 0 to 60 °C (273.15-333.15 K); the split used here (charge 0-45 °C, discharge -20-60 °C) is the usual one of LFP product specifications and was not checked against the Sony document. Replace with the specification's figures.",
     ],
     electrical: { nominalCapacity_Ah: 3.0, nominalVoltage_V: 3.2, minVoltage_V: 2.0, maxVoltage_V: 3.6, coulombicEfficiency: 0.9995 },
+    ratings: {
+      source: "SimSES-SonyLFP",
+      chargeTemperatureMin_C: 0, chargeTemperatureMax_C: 45, dischargeTemperatureMin_C: -20, dischargeTemperatureMax_C: 60,
+      maxChargeCurrent_A: 3.0, maxDischargeCurrent_A: 19.8,
+    },
     ocv: {
       ocv_V: column(ocvSoc, ocv, 25, 8),
       entropicCoefficient_V_per_K: column(entropySoc, entropy, 25, 10),
