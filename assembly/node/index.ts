@@ -8,7 +8,7 @@ import {
 } from "../hal/abi";
 import { AnalogFrontEnd, requireConfig } from "../hal/sensors";
 import { heapTop as runtimeHeapTop } from "../runtime/heap";
-import { e2eNextCounter, e2eCheck, e2eAccepted, e2eCounterOf } from "../protocol/e2e";
+import { e2eNextCounter, e2eCheck, e2eAccepted, e2eCounterOf, E2eStatus } from "../protocol/e2e";
 import {
   makeId, idType, idSource, MessageType, Priority, MeasurementFlag, StateFlag, ControllerRequest,
   ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_BROADCAST, ADDRESS_FIRST_NODE, ADDRESS_LAST_NODE,
@@ -468,6 +468,9 @@ function onAddressAssign(s: NodeState, length: i32): void {
 function onControllerStatus(s: NodeState, id: u32, length: i32, now_ms: i64): void {
   const status = e2eCheck(id, rxBuffer, length, CONTROLLER_STATUS_LENGTH, s.controllerCounter);
   if (!e2eAccepted(status)) {
+    // A rebooted controller restarts its counter: resynchronise on it (the frame itself is still
+    // dropped), so one reboot costs one frame, not a burst of rejections.
+    if (status == E2eStatus.WRONG_SEQUENCE) s.controllerCounter = e2eCounterOf(rxBuffer);
     fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.CONTROLLER_STATUS);
     return;
   }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { repoRoot } from "../abi.ts";
 import { loadBoard, type BoardDefinition } from "../boards.ts";
 import { decodeCellBlob, type CellBlobContents } from "../provisioning/cell-blob.ts";
-import { IDENTITY_BLOCK_BYTES, IDENTITY_MAGIC, crc32 } from "../provisioning/node.ts";
+import { IDENTITY_BLOCK_BYTES, IDENTITY_MAGIC, IDENTITY_TEXT_BYTES, crc32 } from "../provisioning/node.ts";
 import { Device, type NodeExports } from "../devices.ts";
 import { SimClock } from "../peripherals/clock.ts";
 import { CanBus } from "../peripherals/bus.ts";
@@ -125,16 +125,16 @@ export function passportFromImage(source: NodePassportSource): ModulePassport {
     public: {
       identity: {
         serial: source.serial,
-        manufacturer: text(image, 8, 48),
-        chemistry: text(image, 56, 48),
+        manufacturer: text(image, 8, IDENTITY_TEXT_BYTES),
+        chemistry: text(image, 8 + IDENTITY_TEXT_BYTES, IDENTITY_TEXT_BYTES),
         cellId: blob.cellId,
-        cellModel: text(image, 104, 48),
+        cellModel: text(image, 8 + 2 * IDENTITY_TEXT_BYTES, IDENTITY_TEXT_BYTES),
         cellsInParallel: blob.parallelCells,
         nominalCapacity_Ah: round(nominalCapacity_Ah, 4),
         nominalVoltage_V: round(blob.nominalVoltage_V, 4),
         minVoltage_V: round(blob.minVoltage_V, 4),
         maxVoltage_V: round(blob.maxVoltage_V, 4),
-        manufacturedOn: isoDate(id.getUint32(152, true) * 86400),
+        manufacturedOn: isoDate(id.getUint32(8 + 3 * IDENTITY_TEXT_BYTES, true) * 86400),
         putIntoServiceOn: firstService > 0 ? isoDate(firstService) : null,
       },
       status: (flags & FLAG_REPURPOSED) !== 0 ? "repurposed" : "original",

@@ -1,14 +1,16 @@
 // The physical pack (equivalent-circuit cells in parallel modules in series, host/plant/pack.ts)
 // seen through the PackPlant interface the harness samples.
 import type { PackPlant } from "./types.ts";
-import { createPack, type Pack, type PackConfig } from "./pack.ts";
+import { createPack, Pack, type PackConfig } from "./pack.ts";
+import type { Module } from "./module.ts";
 
 export class EcmPack implements PackPlant {
   readonly pack: Pack;
   readonly moduleCount: number;
 
-  constructor(config: PackConfig) {
-    this.pack = createPack(config);
+  /** A new pack from a configuration, or an assembly of existing modules (a second-life pack). */
+  constructor(config: PackConfig | readonly Module[]) {
+    this.pack = Array.isArray(config) ? new Pack(config as readonly Module[]) : createPack(config as PackConfig);
     this.moduleCount = this.pack.modules.length;
   }
 

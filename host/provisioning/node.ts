@@ -12,7 +12,8 @@ export const IDENTITY_BLOCK_BYTES = 256;
 /** "SIDN" little-endian. */
 export const IDENTITY_MAGIC = 0x4e444953;
 export const IDENTITY_VERSION = 1;
-const TEXT_BYTES = 48;
+export const IDENTITY_TEXT_BYTES = 64;
+const TEXT_BYTES = IDENTITY_TEXT_BYTES;
 
 export interface ModuleIdentity {
   /** Who assembled the module (not the cell maker). */
@@ -41,8 +42,8 @@ function writeText(view: Uint8Array, offset: number, text: string, field: string
 }
 
 /**
- * The identity block: magic u32, version u16, length u16, manufacturer[48], chemistry[48],
- * cell model[48] (NUL-padded UTF-8), manufactured on (u32, days since 1970-01-01), CRC-32 (u32)
+ * The identity block: magic u32, version u16, length u16, manufacturer[64], chemistry[64],
+ * cell model[64] (NUL-padded UTF-8), manufactured on (u32, days since 1970-01-01), CRC-32 (u32)
  * over the bytes before it; the rest of the 256 bytes stays erased (0xFF).
  */
 export function encodeIdentityBlock(identity: ModuleIdentity, cell: CellParameters): Uint8Array {
