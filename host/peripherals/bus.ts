@@ -142,7 +142,8 @@ export interface Babble {
 export type ErrorState = "error-active" | "error-passive" | "bus-off";
 const ERROR_STATE_CODE: Record<ErrorState, number> = { "error-active": 0, "error-passive": 1, "bus-off": 2 };
 
-export type Tamper = (frame: Frame) => Frame | null;
+/** Sees every frame that completes on the wire, with the time it completes (µs); returns the frame to deliver, a changed one, or null. */
+export type Tamper = (frame: Frame, end_us: number) => Frame | null;
 export type StuffingModel = "worst-case" | "exact";
 
 interface Candidate {
@@ -395,7 +396,7 @@ export class CanBus {
       end_us = start_us + bits * bitTime;
       winner.transmitted(chosen, start_us);
       let delivered: Frame | null = this.corruptPayload(frame);
-      if (this.tamper !== null) delivered = this.tamper(delivered);
+      if (this.tamper !== null) delivered = this.tamper(delivered, end_us);
       if (this.portsWithRec > 0) for (const r of ports) if (r !== winner && r.connected && !r.isBusOff) r.receivedOk();
       if (delivered !== null && shared) {
         this.framesDelivered++;

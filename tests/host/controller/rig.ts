@@ -35,8 +35,8 @@ export const sourceOf = (id: number): number => id & 0x1ff;
 export function captureFrames(bus: CanBus): Frame[] {
   const frames: Frame[] = [];
   const previous = bus.tamper;
-  bus.tamper = (frame) => {
-    const out = previous === null ? frame : previous(frame);
+  bus.tamper = (frame, end_us) => {
+    const out = previous === null ? frame : previous(frame, end_us);
     if (out !== null) frames.push({ ...out, data: out.data.slice() });
     return out;
   };
