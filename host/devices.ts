@@ -178,6 +178,7 @@ export class Device<E extends FirmwareExports> {
     this.memory = instance.memory;
     this.trap = null;
     this.poweredOff = false;
+    this.rxView = null;
     this.boots++;
     this.init();
   }
@@ -197,16 +198,35 @@ export class Device<E extends FirmwareExports> {
     this.guard(() => this.exports.init());
   }
 
-  tick(now_ms: number): void {
-    this.ticks++;
-    this.guard(() => this.exports.tick(milliseconds(now_ms)));
+  private failed(err: unknown): void {
+    if (err instanceof WebAssembly.RuntimeError) this.trap = new Error(`${this.name} trapped: ${err.message}`);
+    else if (err instanceof PowerLossError) this.poweredOff = true;
+    else throw err;
   }
 
+  // tick and receive run for every device on every tick: no closure per call.
+  tick(now_ms: number): void {
+    this.ticks++;
+    if (this.trap !== null || this.poweredOff) return;
+    try {
+      this.exports.tick(milliseconds(now_ms));
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  private rxView: Uint8Array | null = null;
+
   private receive(id: number, data: Uint8Array, time_us: number): void {
-    this.guard(() => {
-      new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8).set(data);
+    if (this.trap !== null || this.poweredOff) return;
+    try {
+      let view = this.rxView;
+      if (view === null || view.buffer !== this.memory.buffer) view = this.rxView = new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8);
+      view.set(data);
       this.exports.busReceive(id | 0, data.length, milliseconds(Math.floor(time_us / 1000)));
-    });
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   private receiveVehicle(id: number, data: Uint8Array, time_us: number): void {

@@ -183,6 +183,7 @@ export class CanBus {
   private readonly faultCounts = new WeakMap<FrameFault, number>();
   private readonly receiversScratch: BusPort[] = [];
   private readonly readyPorts: BusPort[] = [];
+  private arbitrationWinner: BusPort | null = null;
   private readonly receiversById = new Map<number, BusPort[]>();
   private activeConnected = -1;
   /** @internal ports in bus-off (they need refresh() to recover) and ports with REC > 0. */
@@ -251,6 +252,13 @@ export class CanBus {
     let bestStart = Infinity;
     let bestStub: BusPort | null = null;
     let mainReady = Infinity;
+    // Arbitration in the same pass: the lowest identifier among the frames ready when the bus
+    // frees (winnerAtFree), and among the earliest-ready ones if the bus is idle (winnerAtFirst).
+    const free = this.freeAt_us;
+    let winnerAtFree: BusPort | null = null;
+    let idAtFree = Infinity;
+    let winnerAtFirst: BusPort | null = null;
+    let idAtFirst = Infinity;
     const ready = this.readyPorts;
     for (let i = 0; i < ready.length; ) {
       const port = ready[i]!;
@@ -264,7 +272,20 @@ export class CanBus {
           continue;
         }
       } else if (port.connected) {
-        if (candidate.ready_us < mainReady) mainReady = candidate.ready_us;
+        const r = candidate.ready_us;
+        const id = candidate.frame.id;
+        if (r <= free && id < idAtFree) {
+          idAtFree = id;
+          winnerAtFree = port;
+        }
+        if (r < mainReady) {
+          mainReady = r;
+          idAtFirst = id;
+          winnerAtFirst = port;
+        } else if (r === mainReady && id < idAtFirst) {
+          idAtFirst = id;
+          winnerAtFirst = port;
+        }
       } else {
         const start = Math.max(port.stubFreeAt_us, candidate.ready_us);
         if (start < bestStart) {
@@ -279,6 +300,7 @@ export class CanBus {
       if (start <= bestStart) {
         next.segment = this.ports;
         next.start_us = start;
+        this.arbitrationWinner = mainReady <= free ? winnerAtFree : winnerAtFirst;
         return next;
       }
     }
@@ -346,17 +368,25 @@ export class CanBus {
       ports.length = 0;
       ports.push(segment);
     }
-    if (this.busOffPorts.size > 0) for (const port of [...this.busOffPorts]) port.refresh(start_us);
-    // Arbitration: among the frames pending when the wire goes idle, the lowest identifier wins.
     let winner: BusPort | null = null;
     let chosen: Candidate | null = null;
-    const contenders = shared ? this.readyPorts : ports;
-    for (const port of contenders) {
-      if (shared && !port.connected) continue;
-      const candidate = port.candidate();
-      if (candidate !== null && candidate.ready_us <= start_us && (chosen === null || candidate.frame.id < chosen.frame.id)) {
-        winner = port;
-        chosen = candidate;
+    const hint = this.arbitrationWinner;
+    this.arbitrationWinner = null;
+    if (shared && hint !== null && this.busOffPorts.size === 0) {
+      // nextTransmission already arbitrated on the same state.
+      winner = hint;
+      chosen = hint.candidate();
+    } else {
+      if (this.busOffPorts.size > 0) for (const port of [...this.busOffPorts]) port.refresh(start_us);
+      // Arbitration: among the frames pending when the wire goes idle, the lowest identifier wins.
+      const contenders = shared ? this.readyPorts : ports;
+      for (const port of contenders) {
+        if (shared && !port.connected) continue;
+        const candidate = port.candidate();
+        if (candidate !== null && candidate.ready_us <= start_us && (chosen === null || candidate.frame.id < chosen.frame.id)) {
+          winner = port;
+          chosen = candidate;
+        }
       }
     }
     if (winner === null || chosen === null) return;

@@ -27,8 +27,10 @@ export interface DecodedMessage {
 export class VehicleEcu {
   readonly port: BusPort;
   private readonly can = new Can();
-  /** Latest decoded frame of each BMS message, by message name. */
-  readonly received = new Map<string, DecodedMessage>();
+  /** Latest raw frame of each identifier; decoded when asked (decoding every frame costs more than the rest of the harness). */
+  private readonly raw = new Map<number, { payload: Uint8Array; time_us: number }>();
+  private readonly decoded = new Map<number, DecodedMessage>();
+  private readonly ids = new Map<string, number>();
   /** Frames from the BMS whose E2E check failed or that the DBC does not know. */
   rejected = 0;
   contactorRequest: ContactorRequest = "open";
@@ -48,22 +50,49 @@ export class VehicleEcu {
     const data = dbc.load(readFileSync(join(repoRoot, "boards", "vehicle", "strata-vehicle.dbc"), "utf8"), true);
     if (dbc.errors.size > 0) throw new Error("boards/vehicle/strata-vehicle.dbc does not parse");
     this.can.database = data;
+    for (const [name, m] of data.messages) this.ids.set(name, m.id);
     this.port.onReceive((id, payload, time_us) => this.receive(id, payload, time_us));
   }
 
   private receive(id: number, payload: Uint8Array, time_us: number): void {
-    const message = this.can.decode(this.can.createFrame(id, [...payload]));
-    if (message === undefined || (E2E_MESSAGES.has(message.name) && !e2eValid(id, payload))) {
+    this.raw.set(id, { payload, time_us });
+    this.decoded.delete(id);
+  }
+
+  private decode(id: number): DecodedMessage | null {
+    const cached = this.decoded.get(id);
+    if (cached !== undefined) return cached;
+    const frame = this.raw.get(id);
+    if (frame === undefined) return null;
+    const message = this.can.decode(this.can.createFrame(id, [...frame.payload]));
+    if (message === undefined || (E2E_MESSAGES.has(message.name) && !e2eValid(id, frame.payload))) {
       this.rejected++;
-      return;
+      this.raw.delete(id);
+      return null;
     }
     const signals = new Map<string, number>();
     for (const [name, bound] of message.boundSignals) signals.set(name, (bound as unknown as { value: number }).value);
-    this.received.set(message.name, { time_s: time_us / 1e6, signals });
+    const decoded = { time_s: frame.time_us / 1e6, signals };
+    this.decoded.set(id, decoded);
+    return decoded;
+  }
+
+  /** The latest frame of a BMS message, decoded with the DBC; undefined if none arrived (or it failed its checks). */
+  message(name: string): DecodedMessage | undefined {
+    const id = this.ids.get(name);
+    if (id === undefined) throw new Error(`the DBC has no message '${name}'`);
+    return this.decode(id) ?? undefined;
+  }
+
+  /** Names of the BMS messages that arrived and passed the DBC and E2E checks. */
+  receivedMessages(): string[] {
+    const names: string[] = [];
+    for (const [name, id] of this.ids) if (this.raw.has(id) && this.decode(id) !== null) names.push(name);
+    return names;
   }
 
   signal(message: string, signal: string): number {
-    return this.received.get(message)?.signals.get(signal) ?? Number.NaN;
+    return this.message(message)?.signals.get(signal) ?? Number.NaN;
   }
 
   /** Sends what is due at now_ms: VCU_Command every 100 ms, VCU_Time every 1000 ms. */

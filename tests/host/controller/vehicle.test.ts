@@ -60,7 +60,7 @@ test("the VCU decodes every BMS message and the values are the controller's", ()
     assert.equal(v("BMS_Faults", "LatestFaultCode"), c.latestFaultCode());
     assert.equal(v("BMS_Faults", "FreezeFrameCount"), c.freezeFramesRecorded() % 4096);
     // BMS_EnergyRange goes out once a second: compare when it left in this tick.
-    const energy = s.vehicle.received.get("BMS_EnergyRange")!;
+    const energy = s.vehicle.message("BMS_EnergyRange")!;
     if (energy.time_s > s.time_s && energy.time_s < s.time_s + 0.1) {
       near(v("BMS_EnergyRange", "RemainingEnergy"), c.remainingEnergy_Wh() / 1000, 0.005, "RemainingEnergy");
       near(v("BMS_EnergyRange", "Range"), c.range_km(), 0.05, "Range");
@@ -70,7 +70,7 @@ test("the VCU decodes every BMS message and the values are the controller's", ()
     }
     checks++;
   });
-  assert.deepEqual([...sim.vehicle.received.keys()].sort(), [...BMS_MESSAGES].sort());
+  assert.deepEqual([...sim.vehicle.receivedMessages()].sort(), [...BMS_MESSAGES].sort());
   assert.equal(sim.vehicle.rejected, 0, "every protected frame passed the VCU's own E2E check");
   assert.ok(checks > 300 && energyChecks > 30, `${checks} ticks, ${energyChecks} energy frames compared`);
   // The values themselves are the pack's: connected, voltage from the pack, SOC near the plant's.
