@@ -122,6 +122,8 @@ class NodeState {
   // lifecycle record (module passport)
   lifecycle: LifecycleRecord = new LifecycleRecord();
   identity: StaticArray<u8> = new StaticArray<u8>(IDENTITY_BLOCK_BYTES);
+  /** The image being streamed to a reader, frozen when its read starts so the bytes are consistent. */
+  passportCopy: StaticArray<u8> = new StaticArray<u8>(IDENTITY_BLOCK_BYTES + LIFECYCLE_LENGTH);
   lastLifecycleWrite_ms: i64 = 0;
   lifecycleDirty: bool = false;
   repurposeCounter: i32 = -1;
@@ -413,7 +415,10 @@ function answerPassportRead(s: NodeState): void {
   while (s.passportFramesLeft > 0 && frames > 0) {
     store<u8>(txBuffer, <u8>s.passportTag, 0);
     store<u16>(txBuffer, <u16>s.passportOffset, 1);
-    for (let i = 0; i < PASSPORT_BYTES_PER_FRAME; i++) store<u8>(txBuffer + <usize>(3 + i), passportByte(s, s.passportOffset + i));
+    for (let i = 0; i < PASSPORT_BYTES_PER_FRAME; i++) {
+      const o = s.passportOffset + i;
+      store<u8>(txBuffer + <usize>(3 + i), o >= 0 && o < IDENTITY_BLOCK_BYTES + LIFECYCLE_LENGTH ? unchecked(s.passportCopy[o]) : <u8>0xff);
+    }
     send(s, makeId(Priority.STATE, MessageType.PASSPORT_DATA, s.passportRequester, s.address), PASSPORT_DATA_LENGTH);
     s.passportOffset += PASSPORT_BYTES_PER_FRAME;
     s.passportFramesLeft--;
@@ -544,7 +549,10 @@ function onPassportRead(s: NodeState, id: u32, length: i32): void {
     fault_report(FaultCode.BUS_FRAME_REJECTED, MessageType.PASSPORT_READ);
     return;
   }
-  if (passportReadOffset(rxBuffer) == 0) snapshotLifecycle(s, s.lastNow_ms);
+  if (passportReadOffset(rxBuffer) == 0) {
+    snapshotLifecycle(s, s.lastNow_ms);
+    for (let i = 0; i < IDENTITY_BLOCK_BYTES + LIFECYCLE_LENGTH; i++) unchecked(s.passportCopy[i] = passportByte(s, i));
+  }
   s.passportTag = passportReadTag(rxBuffer);
   s.passportOffset = passportReadOffset(rxBuffer);
   s.passportFramesLeft = passportReadFrames(rxBuffer);
