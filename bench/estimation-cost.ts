@@ -146,7 +146,7 @@ export async function runEstimationCostBench(): Promise<{ rows: string[] }> {
     const crc_ns = time((n) => e.checkBlob!(n), 200);
     const parse_ns = time((n) => e.parseBlob!(n), 200);
     const instructions = instructionsOfLastCall(binary, ["setup", "makeEkf", "stepEkfOnce", "stepEkfOnce"]);
-    rows.push(`| EKF step (5 states, ${id}), V8 | ${ekf_ns.toFixed(0)} ns | best of 5 x 200,000 steps; ${instructions === undefined ? "instruction count unavailable" : `${instructions} wasm instructions per step (wabt interpreter trace)`} |`);
+    rows.push(`| EKF step (6 states, ${id}), V8 | ${ekf_ns.toFixed(0)} ns | best of 5 x 200,000 steps; ${instructions === undefined ? "instruction count unavailable" : `${instructions} wasm instructions per step (wabt interpreter trace)`} |`);
     rows.push(`| coulomb-counting step (${id}), V8 | ${coulomb_ns.toFixed(0)} ns | same inputs |`);
     rows.push(`| SOH step: RLS + pair builder + throughput (${id}), V8 | ${soh_ns.toFixed(0)} ns | AWTLS solves only when a pair completes |`);
     const crcInstructions = instructionsOfLastCall(binary, ["checkBlobOnce"]);

@@ -38,6 +38,8 @@ interface Result {
   ekfMax: number;
   baseRms: number;
   baseMax: number;
+  /** Share of the scored samples whose EKF error is within 3 sigma of the node's own SOC sigma. */
+  within3Sigma: number;
   convergence_s: number;
   socSwept: number;
   wall_s: number;
@@ -81,7 +83,7 @@ export function runCase(c: Case, seed: number, trace?: { t: number[]; truth: num
   const sim = new Simulation(scenarioFor(c, seed));
   const wrongAt_s = c.variant === "initial SOC 30 points wrong" ? 305 : -1;
   let scoreFrom_s = CONVERGENCE_WINDOW_s;
-  let sumE = 0, sumB = 0, n = 0, maxE = 0, maxB = 0;
+  let sumE = 0, sumB = 0, n = 0, maxE = 0, maxB = 0, inside = 0;
   let lastBad_s = 0;
   let start_s = 0;
   let socStart = NaN, socEnd = NaN;
@@ -112,6 +114,7 @@ export function runCase(c: Case, seed: number, trace?: { t: number[]; truth: num
       if (t < scoreFrom_s) continue;
       const b = base - truth;
       sumE += e * e; sumB += b * b; n++;
+      if (Math.abs(e) <= 3 * s.nodes[i]!.exports.socSigma()) inside++;
       maxE = Math.max(maxE, Math.abs(e)); maxB = Math.max(maxB, Math.abs(b));
     }
   });
@@ -119,6 +122,7 @@ export function runCase(c: Case, seed: number, trace?: { t: number[]; truth: num
     c,
     ekfRms: Math.sqrt(sumE / n) * 100, ekfMax: maxE * 100,
     baseRms: Math.sqrt(sumB / n) * 100, baseMax: maxB * 100,
+    within3Sigma: (inside / n) * 100,
     convergence_s: Math.max(0, lastBad_s - start_s),
     socSwept: (socStart - socEnd) * 100,
     wall_s: (performance.now() - wall0) / 1000,
@@ -182,15 +186,15 @@ export function runEstimationBench(): { rows: string[] } {
     }
   }
   const rows: string[] = [
-    "| cell | cycle | °C | case | SOC swept | EKF RMS / max (%) | baseline RMS / max (%) | EKF converged within 2 % after | wall |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| cell | cycle | °C | case | SOC swept | EKF RMS / max (%) | EKF within 3σ | baseline RMS / max (%) | EKF converged within 2 % after | wall |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   let seed = 100;
   for (const c of cases) {
     const trace = c.cell === NMC && c.cycle === "udds" && c.temperature_C === 25 ? { t: [], truth: [], ekf: [], base: [] } : undefined;
     const r = runCase(c, seed++, trace);
     if (trace !== undefined) writeFileSync(join(repoRoot, "docs", "estimation-udds-nmc.svg"), svgPlot(trace, `Module 0 SOC, ${c.cell.label}, UDDS x${REPEATS["udds"]}, 25 °C, datasheet-typical sensors`));
-    rows.push(`| ${c.cell.label} | ${c.cycle} | ${c.temperature_C} | ${c.variant} | ${r.socSwept.toFixed(0)} % | ${r.ekfRms.toFixed(2)} / ${r.ekfMax.toFixed(2)} | ${r.baseRms.toFixed(2)} / ${r.baseMax.toFixed(2)} | ${r.convergence_s.toFixed(0)} s | ${r.wall_s.toFixed(1)} s |`);
+    rows.push(`| ${c.cell.label} | ${c.cycle} | ${c.temperature_C} | ${c.variant} | ${r.socSwept.toFixed(0)} % | ${r.ekfRms.toFixed(2)} / ${r.ekfMax.toFixed(2)} | ${r.within3Sigma.toFixed(0)} % | ${r.baseRms.toFixed(2)} / ${r.baseMax.toFixed(2)} | ${r.convergence_s.toFixed(0)} s | ${r.wall_s.toFixed(1)} s |`);
     console.error(rows[rows.length - 1]);
   }
   rows.push("", "| cell | case | capacity error after 5 partial cycles | R0 error | capacity updates | R0 updates |", "|---|---|---|---|---|---|");

@@ -44,7 +44,7 @@ extern "C" {
 #define STRATA_CONFIG_NTC_R25_Ohm 6 /* [Ohm] Thermistor resistance at 25 degC. */
 #define STRATA_CONFIG_NTC_BETA_K 7 /* [K] Thermistor beta constant (B25/85). */
 #define STRATA_CONFIG_NTC_PULLUP_Ohm 8 /* [Ohm] Pull-up resistor from the ADC reference to the thermistor node. */
-#define STRATA_CONFIG_BALANCE_RESISTANCE_Ohm 9 /* [Ohm] Bleed resistor of the passive balancing switch. */
+#define STRATA_CONFIG_BALANCE_RESISTANCE_Ohm 9 /* [Ohm] Bleed resistor of the passive balancing switch. Controller: the bleed resistor of the pack's nodes, provisioned with the unit (balancing plan time and the combined active plan; absent = unknown). */
 #define STRATA_CONFIG_BUS_BITRATE_bps 10 /* [bit/s] Bus bit rate. */
 #define STRATA_CONFIG_FLASH_SECTOR_SIZE_B 11 /* [B] Erase sector size. */
 #define STRATA_CONFIG_FLASH_SECTOR_COUNT 12 /* [1] Sectors in the firmware's data partition. */
@@ -73,6 +73,10 @@ extern "C" {
 #define STRATA_FAULT_CELL_MISMATCH 15 /* Controller: a node runs another cell parameter set than the pack configuration expects, or none; detail is its address. */
 #define STRATA_FAULT_PACK_CONFIG_INVALID 16 /* Controller: no valid pack configuration record in flash sector 0, or it disagrees with the board; the contactors stay open. detail is the parser's error (negative) or the board constant that disagrees. */
 #define STRATA_FAULT_PROTECTION_OPEN 17 /* Controller: a protection fault reached OPEN and the contactors are being opened; detail is the diagnostic code 0x1FL. */
+#define STRATA_FAULT_DUPLICATE_SERIAL 18 /* Controller: two nodes of the chain carry the same serial number; the second still gets its own address so the chain enumerates in physical order. detail is the address of the module that had the serial first. */
+#define STRATA_FAULT_MODULE_MOVED 19 /* Controller: after a re-enumeration a module (known by its serial) sits at another position than before; detail is its new address. */
+#define STRATA_FAULT_MODULE_ADDED 20 /* Controller: after a re-enumeration a serial that was not in the pack before sits in the chain (a module added or swapped in); detail is its address. */
+#define STRATA_FAULT_MODULE_MISSING 21 /* Controller: enumeration ended with fewer modules than the pack configuration has; detail is the number of modules found. */
 
 /*
  * Implemented by the board port, called by hal_link.c when the firmware calls the import of

@@ -220,9 +220,13 @@ export class Device<E extends FirmwareExports> {
   private receive(id: number, data: Uint8Array, time_us: number): void {
     if (this.trap !== null || this.poweredOff) return;
     try {
+      // The view is made again only when the memory grew (which detaches the old buffer and
+      // leaves the old view empty) or the device rebooted (reboot() clears it).
       let view = this.rxView;
-      if (view === null || view.buffer !== this.memory.buffer) view = this.rxView = new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8);
-      view.set(data);
+      if (view === null || view.length === 0) view = this.rxView = new Uint8Array(this.memory.buffer, this.exports.busRxBuffer(), 8);
+      // At most 8 bytes: a loop beats TypedArray.prototype.set (a runtime call) at this size.
+      if (data.length > 8) view.set(data);
+      for (let i = 0; i < data.length; i++) view[i] = data[i]!;
       this.exports.busReceive(id | 0, data.length, milliseconds(Math.floor(time_us / 1000)));
     } catch (err) {
       this.failed(err);

@@ -78,16 +78,52 @@ export function instantiateFirmware<E>(image: FirmwareImage, peripherals: Periph
     needed.add(imp.name);
   }
   let memory: WebAssembly.Memory | null = null;
+  // One view of the whole memory, made again only when the buffer changed (a grown memory
+  // detaches its old buffer, which leaves the old view with length 0): bus_send and the flash
+  // calls read memory on every call, and a new view per call costs more than the call.
+  let view: Uint8Array | null = null;
   const access: MemoryAccess = {
     bytes: () => {
+      if (view !== null && view.length !== 0) return view;
       if (memory === null) throw new Error("firmware memory accessed before instantiation");
-      return new Uint8Array(memory.buffer);
+      view = new Uint8Array(memory.buffer);
+      return view;
     },
   };
   const hal = linkHal(abi, peripherals, access, needed);
-  const { exports } = instantiateSync(image.module, { [abi.module]: hal });
+  const { exports, instance } = instantiateSync(image.module, { [abi.module]: hal });
   const exported = exports as unknown as Record<string, unknown>;
   if (!(exported["memory"] instanceof WebAssembly.Memory)) throw new Error(`firmware image ${image.path} does not export its memory`);
   memory = exported["memory"];
-  return { exports: exports as unknown as E, memory };
+  useRawExports(exported, instance.exports);
+  return { exports: fastObject(exported) as unknown as E, memory };
+}
+
+/**
+ * The same properties in an object V8 keeps in fast mode. The loader adds the exports one by one
+ * under computed names, which leaves its object in dictionary mode: every `exports.tick` would then
+ * be a hash lookup. A spread copy is a fast object; accessor properties (none in our images) would
+ * be read once by the spread, so an object with any is returned as it is.
+ */
+function fastObject(object: Record<string, unknown>): Record<string, unknown> {
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(object))) {
+    if (descriptor.get !== undefined || descriptor.set !== undefined) return object;
+  }
+  return { ...object };
+}
+
+/**
+ * The loader wraps every exported function in `(...args) => { setArgumentsLength(args.length);
+ * return fn(...args); }`. For an image without an arguments-length global (ours: no optional
+ * parameters in exports) setArgumentsLength does nothing, so the wrapper only costs a rest array
+ * and a spread per call (tick, busReceive run 100 times per simulated tick). Put the exported
+ * functions themselves in its place: same arguments, same results, same traps.
+ */
+function useRawExports(extended: Record<string, unknown>, raw: WebAssembly.Exports): void {
+  if (raw["__argumentsLength"] !== undefined || raw["__setArgumentsLength"] !== undefined || raw["__setargc"] !== undefined) return;
+  for (const name of Object.keys(extended)) {
+    const wrapper = extended[name];
+    const fn = raw[name];
+    if (typeof wrapper === "function" && typeof fn === "function" && (wrapper as { original?: unknown }).original === fn) extended[name] = fn;
+  }
 }

@@ -102,6 +102,33 @@ export interface ControllerTelemetry extends ControllerExports {
   vehicleRejectedCrc(): number;
   vehicleRejectedCounter(): number;
   unixTime_s(): number;
+  // chain enumeration and balancing (assembly/controller/enumeration.ts, balancing.ts)
+  enumerationState(): number;
+  addressResets(): number;
+  lastAddressResetReason(): number;
+  modulesMoved(): number;
+  modulesAdded(): number;
+  addressRequestsIgnored(): number;
+  modulesLost(): number;
+  moduleDuplicate(index: number): number;
+  packId(): number;
+  balancingStrategy(): number;
+  balancingAllowed(): number;
+  balancingOperatingState(): number;
+  balancingStatus(): number;
+  balancingUsableBefore_Ah(): number;
+  balancingUsableAfter_Ah(): number;
+  balancingPlannedTime_s(): number;
+  balanceCommandsSent(): number;
+  balanceCommandCharge_mAh(index: number): number;
+  balanceCommandDuty(index: number): number;
+  balanceCommandPower_W(index: number): number;
+  balanceCommandInForce(index: number): number;
+  balanceReportState(index: number): number;
+  balanceReportSequence(index: number): number;
+  balanceReportDuty(index: number): number;
+  balanceReportRemoved_mAh(index: number): number;
+  balanceReportEnergy_J(index: number): number;
 }
 
 /** Vehicle bus bit rate: the Baudrate attribute of boards/vehicle/strata-vehicle.dbc. */
@@ -194,11 +221,15 @@ export class Simulation {
   /** The energy bus of active balancing (null unless the scenario fits converters). */
   readonly energyBus: EnergyBus | null;
   private readonly balancingSwitches: BalancingSwitch[] = [];
+  /** The daisy chain's wires: chainNets[0] from the controller's select output to node 0, chainNets[i + 1] from node i to node i + 1. */
+  readonly chainNets: Net[] = [];
+  private readonly nodeImage: string;
   ambient_C: number;
   readonly duration_s: number;
   steps = 0;
 
   constructor(readonly scenario: Scenario, options: SimulationOptions = {}) {
+    this.nodeImage = options.nodeImage ?? defaultImages.node;
     this.random = new Random(scenario.seed);
     this.nodeBoard = loadBoard(scenario.boards.node);
     this.controllerBoard = loadBoard(scenario.boards.controller);
@@ -233,7 +264,11 @@ export class Simulation {
       clock: this.clock,
       bus: this.bus,
       vehicleBus: this.vehicleBus,
-      unitConfig: { UNIT_SERIAL_LOW: this.random.nextUint32(), UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff, MODULES_IN_SERIES: scenario.pack.modules },
+      unitConfig: {
+        UNIT_SERIAL_LOW: this.random.nextUint32(), UNIT_SERIAL_HIGH: this.random.nextUint32() & 0xffff, MODULES_IN_SERIES: scenario.pack.modules,
+        // The pack's nodes' bleed resistor, for the controller's balancing plan (provisioned with the unit).
+        ...(this.nodeBoard.balancing !== undefined ? { BALANCE_RESISTANCE_Ohm: this.nodeBoard.balancing.resistance_Ohm } : {}),
+      },
       gaussian,
       random: this.random,
       flashImage: controllerFlashImage(this.controllerBoard, this.packConfiguration),
@@ -248,8 +283,8 @@ export class Simulation {
     this.controller.adc.connect("PACK_CURRENT", () => plant.packCurrent_A());
 
     // The daisy chain: controller select-out -> node 0 select-in, node i select-out -> node i+1 select-in.
-    let upstream = new Net("chain-0");
-    this.controller.gpio.connectOutput("CHAIN_SELECT_OUT", upstream);
+    this.chainNets.push(new Net("chain-0"));
+    this.controller.gpio.connectOutput("CHAIN_SELECT_OUT", this.chainNets[0]!);
     // Every node is provisioned with the nominal parameter set of the scenario's cell: the plant's
     // cells differ from it by their spread (and by whatever a scenario changes), as real cells do.
     this.energyBus = scenario.activeBalancing && this.plant instanceof EcmPack ? new EnergyBus(scenario.pack.modules) : null;
@@ -262,38 +297,81 @@ export class Simulation {
       usedSerials.add(serialLow);
       const serialHigh = carried?.serialHigh ?? this.random.nextUint32() & 0xffff;
       const flashImage = carried?.flash.slice() ?? nodeFlash;
-      const node = new Device<NodeExports>({
-        name: `node-${i}`,
-        imagePath: options.nodeImage ?? defaultImages.node,
-        board: this.nodeBoard,
-        clock: this.clock,
-        bus: this.bus,
-        unitConfig: { UNIT_SERIAL_LOW: serialLow, UNIT_SERIAL_HIGH: serialHigh },
-        gaussian,
-        random: this.random,
-        ...(flashImage !== undefined ? { flashImage } : {}),
-        ...(this.energyBus !== null ? { converter: new ConverterPeripheral(this.energyBus, i) } : {}),
-      });
-      node.adc.temperature_C = () => plant.moduleTemperature_C(i);
-      if (scenario.sensors !== "ideal") this.useDatasheetSensors(node, scenario.sensors === "datasheet-typical" ? "typical" : "maximum");
-      if (this.energyBus !== null && this.plant instanceof EcmPack) this.energyBus.attach(i, this.plant.pack.modules[i]!);
-      const bleed = this.bleedTarget(i);
-      if (bleed !== null && this.nodeBoard.balancing !== undefined) {
-        this.balancingSwitches.push(new BalancingSwitch(node.gpio, this.nodeBoard.balancing.resistance_Ohm, bleed));
-      }
-      node.adc.connect("MODULE_VOLTAGE", () => plant.moduleVoltage_V(i));
-      node.adc.connect("MODULE_CURRENT", () => plant.moduleCurrent_A(i));
-      node.adc.connect("MODULE_TEMPERATURE", () => plant.moduleTemperature_C(i));
-      node.adc.connect("BOARD_TEMPERATURE", () => plant.moduleTemperature_C(i));
-      node.gpio.connectInput("CHAIN_SELECT_IN", upstream);
-      upstream = new Net(`chain-${i + 1}`);
-      node.gpio.connectOutput("CHAIN_SELECT_OUT", upstream);
-      this.nodes.push(node);
+      this.nodes.push(this.wireNode(i, serialLow, serialHigh, flashImage));
     }
     this.controller.init();
     for (const node of this.nodes) node.init();
   }
 
+
+  /** The node at physical position i: a device on module i's sensors, bleed switch and converter, between chain wires i and i + 1. */
+  private wireNode(i: number, serialLow: number, serialHigh: number, flashImage: Uint8Array | undefined): NodeDevice {
+    const plant = this.plant;
+    const node = new Device<NodeExports>({
+      name: `node-${i}`,
+      imagePath: this.nodeImage,
+      board: this.nodeBoard,
+      clock: this.clock,
+      bus: this.bus,
+      unitConfig: { UNIT_SERIAL_LOW: serialLow, UNIT_SERIAL_HIGH: serialHigh },
+      gaussian: () => this.random.gaussian(),
+      random: this.random,
+      ...(flashImage !== undefined ? { flashImage } : {}),
+      ...(this.energyBus !== null ? { converter: new ConverterPeripheral(this.energyBus, i) } : {}),
+    });
+    node.adc.temperature_C = () => plant.moduleTemperature_C(i);
+    if (this.scenario.sensors !== "ideal") this.useDatasheetSensors(node, this.scenario.sensors === "datasheet-typical" ? "typical" : "maximum");
+    if (this.energyBus !== null && this.plant instanceof EcmPack) this.energyBus.attach(i, this.plant.pack.modules[i]!);
+    const bleed = this.bleedTarget(i);
+    if (bleed !== null && this.nodeBoard.balancing !== undefined) {
+      this.balancingSwitches[i] = new BalancingSwitch(node.gpio, this.nodeBoard.balancing.resistance_Ohm, bleed);
+    }
+    node.adc.connect("MODULE_VOLTAGE", () => plant.moduleVoltage_V(i));
+    node.adc.connect("MODULE_CURRENT", () => plant.moduleCurrent_A(i));
+    node.adc.connect("MODULE_TEMPERATURE", () => plant.moduleTemperature_C(i));
+    node.adc.connect("BOARD_TEMPERATURE", () => plant.moduleTemperature_C(i));
+    while (this.chainNets.length < i + 2) this.chainNets.push(new Net(`chain-${this.chainNets.length}`));
+    node.gpio.connectInput("CHAIN_SELECT_IN", this.chainNets[i]!);
+    node.gpio.connectOutput("CHAIN_SELECT_OUT", this.chainNets[i + 1]!);
+    return node;
+  }
+
+  /**
+   * Hot-swap, taking a node out: the unit at position i is unplugged (off the bus, unpowered, its
+   * bleed switch and converter off, its select output released). With bypass the chain is jumpered
+   * past the empty place, as when a module is removed for good: wire i then drives wire i + 1.
+   * The plant module stays in the string.
+   */
+  removeNode(i: number, options: { bypass?: boolean } = {}): void {
+    const node = this.nodes[i];
+    if (node === undefined) throw new Error(`no node at position ${i}`);
+    node.port.connected = false;
+    node.poweredOff = true;
+    this.balancingSwitches[i]?.setStuck("open");
+    this.energyBus?.setPower_W(i, 0);
+    const from = this.chainNets[i]!;
+    const to = this.chainNets[i + 1]!;
+    if (options.bypass === true) {
+      from.watchers.push((level) => to.set(level));
+      to.set(from.level);
+    } else {
+      to.set(0);
+    }
+  }
+
+  /**
+   * Hot-swap, putting a node in: a new unit with this serial and freshly provisioned flash at
+   * position i, on module i and the chain wires of that place; it boots at once.
+   */
+  insertNode(i: number, serialLow: number, serialHigh: number): NodeDevice {
+    if (i < 0 || i >= this.scenario.pack.modules) throw new Error(`no position ${i} in a pack of ${this.scenario.pack.modules}`);
+    const p = this.scenario.pack;
+    const flash = p.model === "ecm" ? nodeFlashImage(this.nodeBoard, loadCell(p.cell), p.parallel) : undefined;
+    const node = this.wireNode(i, serialLow >>> 0, serialHigh & 0xffff, flash);
+    this.nodes[i] = node;
+    node.init();
+    return node;
+  }
 
   /**
    * Gives a node's sensors errors drawn from its parts' datasheets (each unit draws its own, as a

@@ -2,10 +2,11 @@
 // pack voltage and current itself, protects the pack (limits, plausibility, contactors), estimates
 // what the vehicle needs (usable SOC, energy, range, state of power) and talks to the vehicle.
 //
-// One tick, in this order (docs/protection.md, "Wiring"): measure -> aggregate the module table ->
-// Protection.evaluate -> ContactorSequencer.update and the coil outputs, in the same tick (the
-// over-voltage fault-tolerant time budget counts on it) -> persist at most one freeze frame ->
-// pack estimation -> CONTROLLER_STATUS -> vehicle frames.
+// One tick, in this order (docs/architecture.md, "Data flow of one tick"): measure -> aggregate the
+// module table -> the chain enumeration (a re-enumeration starts here) -> Protection.evaluate ->
+// ContactorSequencer.update and the coil outputs, in the same tick (the over-voltage fault-tolerant
+// time budget counts on it) -> persist at most one freeze frame -> pack estimation -> balancing
+// plan -> CONTROLLER_STATUS -> BALANCE_COMMANDs due -> PACK_INFO (every second) -> vehicle frames.
 import "../hal/fault";
 import {
   bus_send, bus_filter, vehicle_send, gpio_write, gpio_read, fault_report, board_config,
@@ -17,8 +18,9 @@ import { e2eProtect, e2eNextCounter, e2eAccepted } from "../protocol/e2e";
 import {
   makeId, idType, idSource, idDestination, MessageType, Priority, ControllerRequest,
   ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_BROADCAST, ADDRESS_FIRST_NODE,
-  ADDRESS_ASSIGN_LENGTH, CONTROLLER_STATUS_LENGTH, PROTOCOL_VERSION,
-  encodeAddressAssign, encodeControllerStatus, serialLowOf, serialHighOf, DESTINATION_MASK, destinationFilter,
+  ADDRESS_ASSIGN_LENGTH, CONTROLLER_STATUS_LENGTH, ADDRESS_RESET_LENGTH, PACK_INFO_LENGTH, BALANCE_COMMAND_LENGTH, PROTOCOL_VERSION,
+  encodeAddressAssign, encodeControllerStatus, encodeAddressReset, encodePackInfo, serialLowOf, serialHighOf,
+  DESTINATION_MASK, destinationFilter,
 } from "../protocol/messages";
 import { FaultLevel, FaultType, FAULT_TYPE_COUNT, diagnosticCode } from "../protection/faults";
 import { SafetyLimits } from "../protection/limits";
@@ -29,12 +31,14 @@ import { PackSoc } from "../pack/soc";
 import { PackEnergy } from "../pack/energy";
 import { RangeEstimator } from "../pack/range";
 import { StateOfPower, SOP_HORIZON_COUNT } from "../pack/sop";
-import { PackConfig, PACK_CONFIG_MAX_BYTES } from "../pack/config";
+import { PackConfig, PACK_CONFIG_MAX_BYTES, BalancingStrategy } from "../pack/config";
 import { ModuleBus, MAX_MODULES } from "./modules";
+import { ChainEnumeration, EnumerationState } from "./enumeration";
+import { ControllerBalancing } from "./balancing";
 import { FaultLog, loadPackConfig } from "./flash";
 import { StoreError } from "../storage/record-store";
 import {
-  VehicleCommand, VehicleId, BmsState, VEHICLE_FRAME_LENGTH, ENERGY_RANGE_PERIOD_ms,
+  VehicleCommand, VehicleId, BmsState, ChargeMode, VEHICLE_FRAME_LENGTH, ENERGY_RANGE_PERIOD_ms,
   encodeFaults, encodePackStatus, encodeContactorStatus, encodeCurrentLimits, encodeVoltageLimits,
   encodeCellVoltages, encodeTemperatures, encodeEnergyRange,
 } from "./vehicle";
@@ -48,11 +52,28 @@ const FIRMWARE_VERSION: i32 = 1;
 const DERATE_FACTOR: f32 = 0.5;
 /** While a module has not announced itself, ask for NODE_ANNOUNCE once per second (not every tick). */
 const ANNOUNCE_REQUEST_PERIOD_ms: i64 = 1000;
+/** PACK_INFO period (docs/protocol.md). */
+const PACK_INFO_PERIOD_ms: i64 = 1000;
+/**
+ * The vehicle asking for the contactors open this long (VCU_Command OPEN, or no command at all) is
+ * a parking or a shutdown, not a transient reopen: the nodes are asked to persist. Twenty
+ * VCU_Command periods (issue: "contactor request OPEN held 2 s").
+ */
+const SHUTDOWN_OPEN_HOLD_ms: i64 = 2000;
+/**
+ * PERSIST stays set in this many CONTROLLER_STATUS frames: a node that loses two in a row (the E2E
+ * max delta of 3, docs/protocol.md) still sees it.
+ */
+const PERSIST_REQUEST_FRAMES: i32 = 3;
+/** Plausible bleed resistor of the pack's nodes, Ohm (board_config BALANCE_RESISTANCE_Ohm): as the node's own check. */
+const BLEED_RESISTANCE_MAX_Ohm: f64 = 1.0e6;
 const mV_PER_V: f32 = 1000.0;
 const mA_PER_A: f32 = 1000.0;
 
 const rxBuffer: usize = memory.data(8, 8);
 const txBuffer: usize = memory.data(8, 8);
+/** CONTROLLER_STATUS flags byte. */
+const STATUS_FLAG_BALANCING_ALLOWED: i32 = 0x01;
 
 /** Transmit counters of the E2E-protected vehicle messages. */
 namespace VehicleCounter {
@@ -68,6 +89,9 @@ namespace VehicleCounter {
 class ControllerState {
   frontEnd: AnalogFrontEnd = new AnalogFrontEnd();
   modules: ModuleBus = new ModuleBus();
+  enumeration: ChainEnumeration = new ChainEnumeration();
+  balancing: ControllerBalancing;
+  limits: SafetyLimits;
   config: PackConfig;
   /** 0, or why there is no valid configuration (PackConfigError, CONFIG_READ_FAILED, or +key of a disagreeing board constant). */
   configError: i32 = 0;
@@ -97,6 +121,15 @@ class ControllerState {
   vehicleCounters: StaticArray<i32> = new StaticArray<i32>(VehicleCounter.COUNT);
   lastEnergyFrame_ms: i64 = -1;
   lastAnnounceRequest_ms: i64 = -1;
+  /** Pack id of PACK_INFO: the controller's serial, low 32 bits (not sent while unknown). */
+  packId: u32 = 0;
+  packIdKnown: bool = false;
+  lastPackInfo_ms: i64 = -1;
+  /** CONTROLLER_STATUS frames still to carry PERSIST. */
+  persistFramesLeft: i32 = 0;
+  /** The vehicle asked for the contactors closed since the last shutdown request. */
+  closeSeen: bool = false;
+  openSince_ms: i64 = -1;
   framesSent: i32 = 0;
   sendFailures: i32 = 0;
   vehicleFramesSent: i32 = 0;
@@ -106,9 +139,11 @@ class ControllerState {
   storeFailing: bool = false;
   now_ms: i64 = 0;
 
-  constructor(config: PackConfig) {
+  constructor(config: PackConfig, bleedResistance_Ohm: f32) {
     this.config = config;
     const limits = new SafetyLimits(config.cellRatings());
+    this.limits = limits;
+    this.balancing = new ControllerBalancing(config.valid ? config.balancingStrategy : BalancingStrategy.NONE, limits, bleedResistance_Ohm);
     const protectionConfig = new ProtectionConfig();
     protectionConfig.moduleVoltageAccuracy_mV = config.moduleVoltageAccuracy_mV;
     protectionConfig.packVoltageAccuracy_mV = config.packVoltageAccuracy_mV;
@@ -161,7 +196,8 @@ export function init(): void {
   const sectorCount = requireConfig(ConfigKey.FLASH_SECTOR_COUNT, 3, 4096);
   const programUnit = requireConfig(ConfigKey.FLASH_PROGRAM_UNIT_B, 1, 256);
   const configError = readConfiguration(configured, sectorSize);
-  const s = new ControllerState(configured);
+  const bleedResistance = board_config(ConfigKey.BALANCE_RESISTANCE_Ohm);
+  const s = new ControllerState(configured, bleedResistance > 0 && bleedResistance < BLEED_RESISTANCE_MAX_Ohm ? <f32>bleedResistance : <f32>NaN);
   s.configError = configError;
   if (configError != 0) fault_report(FaultCode.PACK_CONFIG_INVALID, configError);
   s.frontEnd.configure(false);
@@ -173,6 +209,12 @@ export function init(): void {
   }
   if (s.expectedModules > 0) s.modules.limit = s.expectedModules;
   s.modules.expectedCellHash = configured.valid && configured.checkCellId ? configured.cellIdHash : -1;
+  const serialLow = board_config(ConfigKey.UNIT_SERIAL_LOW);
+  if (isNaN(serialLow)) fault_report(FaultCode.BOARD_CONFIG_MISSING, ConfigKey.UNIT_SERIAL_LOW);
+  else {
+    s.packId = <u32>serialLow;
+    s.packIdKnown = true;
+  }
   for (let h = 0; h < SOP_HORIZON_COUNT; h++) {
     unchecked(s.maxDischarge_A[h] = 0);
     unchecked(s.maxCharge_A[h] = 0);
@@ -244,7 +286,7 @@ function protect(s: ControllerState, now_ms: i64): void {
   input.packVoltage_mV = s.packVoltage_mV;
   input.sumModuleVoltage_mV = m.sumVoltage_mV;
   input.modulesReporting = m.voltageModules;
-  input.modulesLost = m.unsupervised;
+  input.modulesLost = s.enumeration.lostModules(m, now_ms);
   input.meanSoc = m.meanSoc;
   // The sequencer's findings of the previous tick.
   input.contactorWelded = s.sequencer.welded;
@@ -325,22 +367,87 @@ function estimate(s: ControllerState, now_ms: i64): void {
   }
 }
 
+/**
+ * PERSIST for a few frames when the vehicle parks (ChargeMode turns PARKED) or shuts down (asks for
+ * the contactors open, or stops commanding, for SHUTDOWN_OPEN_HOLD_ms after having asked them closed).
+ */
+function persistRequested(s: ControllerState, now_ms: i64): bool {
+  const v = s.vehicle;
+  let trigger = false;
+  if (v.parkedPending) {
+    v.parkedPending = false;
+    trigger = true;
+  }
+  if (v.closeRequested(now_ms)) {
+    s.closeSeen = true;
+    s.openSince_ms = -1;
+  } else if (s.closeSeen) {
+    if (s.openSince_ms < 0) s.openSince_ms = now_ms;
+    if (now_ms - s.openSince_ms >= SHUTDOWN_OPEN_HOLD_ms) {
+      s.closeSeen = false;
+      trigger = true;
+    }
+  }
+  if (trigger) s.persistFramesLeft = PERSIST_REQUEST_FRAMES;
+  if (s.persistFramesLeft <= 0) return false;
+  s.persistFramesLeft--;
+  return true;
+}
+
+/**
+ * Balancing plan and whether the nodes may act on it: a valid configuration, no protection fault at
+ * DERATE or above, the chain enumerated with every configured module, and an operating state the
+ * strategy allows (assembly/controller/balancing.ts).
+ */
+function planBalancing(s: ControllerState, now_ms: i64): void {
+  const permitted = s.config.valid && !s.protection.derateRequested() && s.enumeration.complete
+    && s.expectedModules > 0 && s.modules.enumerated == s.expectedModules;
+  const charging = s.vehicle.chargeMode == ChargeMode.AC_CHARGE || s.vehicle.chargeMode == ChargeMode.DC_CHARGE;
+  s.balancing.update(s.modules, s.expectedModules, s.packCurrent_mA / mA_PER_A, charging, permitted, now_ms);
+}
+
 function sendStatus(s: ControllerState, now_ms: i64): void {
   let requests = 0;
   if (s.modules.announceMissing() && (s.lastAnnounceRequest_ms < 0 || now_ms - s.lastAnnounceRequest_ms >= ANNOUNCE_REQUEST_PERIOD_ms)) {
     requests |= ControllerRequest.ANNOUNCE;
     s.lastAnnounceRequest_ms = now_ms;
   }
-  // The vehicle parks: nodes store their estimator state before the power goes.
-  if (s.vehicle.parkedPending) {
-    s.vehicle.parkedPending = false;
-    requests |= ControllerRequest.PERSIST;
-  }
-  const balancingAllowed = s.config.valid && !s.protection.derateRequested();
+  // The vehicle parks or shuts down: nodes store their estimator state before the power goes.
+  if (persistRequested(s, now_ms)) requests |= ControllerRequest.PERSIST;
   const id = makeId(Priority.CONTROL, MessageType.CONTROLLER_STATUS, ADDRESS_BROADCAST, ADDRESS_CONTROLLER);
-  encodeControllerStatus(id, txBuffer, s.statusCounter, s.bmsState, requests, balancingAllowed ? 1 : 0, s.vehicle.unixNow_s(now_ms));
+  encodeControllerStatus(id, txBuffer, s.statusCounter, s.bmsState, requests, s.balancing.allowed ? STATUS_FLAG_BALANCING_ALLOWED : 0, s.vehicle.unixNow_s(now_ms));
   s.statusCounter = e2eNextCounter(s.statusCounter);
   send(s, id, CONTROLLER_STATUS_LENGTH);
+}
+
+function sendBalanceCommands(s: ControllerState): void {
+  let id = s.balancing.nextCommand(s.modules, txBuffer);
+  while (id != 0) {
+    send(s, id, BALANCE_COMMAND_LENGTH);
+    id = s.balancing.nextCommand(s.modules, txBuffer);
+  }
+}
+
+/** PACK_INFO every second: which pack this is and how many modules it has (nodes record their membership). */
+function sendPackInfo(s: ControllerState, now_ms: i64): void {
+  if (!s.packIdKnown || (s.lastPackInfo_ms >= 0 && now_ms - s.lastPackInfo_ms < PACK_INFO_PERIOD_ms)) return;
+  s.lastPackInfo_ms = now_ms;
+  encodePackInfo(txBuffer, s.packId, s.expectedModules);
+  send(s, makeId(Priority.STATE, MessageType.PACK_INFO, ADDRESS_BROADCAST, ADDRESS_CONTROLLER), PACK_INFO_LENGTH);
+}
+
+/** The chain's tick; a re-enumeration starts with ADDRESS_RESET (the nodes drop their addresses). */
+function enumerate(s: ControllerState, now_ms: i64): void {
+  const e = s.enumeration;
+  const reason = e.tick(s.modules, s.expectedModules, now_ms);
+  if (reason >= 0) {
+    const id = makeId(Priority.NETWORK_MANAGEMENT, MessageType.ADDRESS_RESET, ADDRESS_BROADCAST, ADDRESS_CONTROLLER);
+    encodeAddressReset(id, txBuffer, e.resetCounter, reason);
+    e.resetCounter = e2eNextCounter(e.resetCounter);
+    send(s, id, ADDRESS_RESET_LENGTH);
+    s.balancing.onReset();
+  }
+  if (e.completedNow) s.balancing.onEnumerated(e.previousIndex, s.modules.count);
 }
 
 function addressOf(index: i32): i32 {
@@ -383,11 +490,15 @@ export function tick(now_ms: i64): void {
   s.now_ms = now_ms;
   measure(s);
   s.modules.aggregate(now_ms);
+  enumerate(s, now_ms);
   protect(s, now_ms);
   switchContactors(s, now_ms);
   persist(s, now_ms);
   estimate(s, now_ms);
+  planBalancing(s, now_ms);
   sendStatus(s, now_ms);
+  sendBalanceCommands(s);
+  sendPackInfo(s, now_ms);
   sendVehicleFrames(s, now_ms);
 }
 
@@ -405,8 +516,15 @@ export function busReceive(id: i32, length: i32, now_ms: i64): void {
   const m = s.modules;
   if (type == MessageType.ADDRESS_REQUEST) {
     if (idSource(frameId) != ADDRESS_UNASSIGNED) return;
+    // While the select output is low no node can be selected: the request comes from a node that
+    // did not hear ADDRESS_RESET and would take an address out of chain order.
+    if (s.enumeration.state == EnumerationState.RESETTING) {
+      s.enumeration.requestsIgnored++;
+      return;
+    }
     const address = m.onAddressRequest(rxBuffer, length, now_ms);
     if (address < 0) return;
+    s.enumeration.activity(now_ms);
     encodeAddressAssign(txBuffer, serialLowOf(rxBuffer), serialHighOf(rxBuffer), address);
     send(s, makeId(Priority.NETWORK_MANAGEMENT, MessageType.ADDRESS_ASSIGN, ADDRESS_BROADCAST, ADDRESS_CONTROLLER), ADDRESS_ASSIGN_LENGTH);
   } else if (type == MessageType.MODULE_MEASUREMENT) {
@@ -417,6 +535,8 @@ export function busReceive(id: i32, length: i32, now_ms: i64): void {
     m.onState(frameId, rxBuffer, length, now_ms);
   } else if (type == MessageType.MODULE_HEALTH) {
     m.onHealth(frameId, rxBuffer, length, now_ms);
+  } else if (type == MessageType.BALANCE_REPORT) {
+    m.onBalanceReport(frameId, rxBuffer, length, now_ms);
   }
 }
 
@@ -435,7 +555,8 @@ export function vehicleReceive(id: i32, length: i32, now_ms: i64): void {
 // --- read-only state for tests and telemetry ---
 function validIndex(index: i32): bool { return state !== null && index >= 0 && index < state!.modules.count; }
 
-export function moduleCount(): i32 { return state === null ? 0 : state!.modules.count; }
+/** Modules enumerated: heard from at the address they were given (an offer a node refused is not one). */
+export function moduleCount(): i32 { return state === null ? 0 : state!.modules.enumerated; }
 export function expectedModuleCount(): i32 { return state === null ? 0 : state!.expectedModules; }
 export function freshModuleCount(): i32 { return state === null ? 0 : state!.modules.freshModules; }
 export function packVoltage_mV(): f32 { return state === null ? NaN : state!.packVoltage_mV; }
@@ -555,6 +676,41 @@ export function vehicleRejectedLength(): i32 { return state === null ? 0 : state
 export function vehicleRejectedCrc(): i32 { return state === null ? 0 : state!.vehicle.rejectedCrc; }
 export function vehicleRejectedCounter(): i32 { return state === null ? 0 : state!.vehicle.rejectedCounter; }
 export function unixTime_s(): u32 { return state === null ? 0 : state!.vehicle.unixNow_s(state!.now_ms); }
+// enumeration (chain order, re-enumeration)
+/** EnumerationState: 0 enumerating, 1 complete, 2 resetting. */
+export function enumerationState(): i32 { return state === null ? EnumerationState.ENUMERATING : state!.enumeration.state; }
+export function addressResets(): i32 { return state === null ? 0 : state!.enumeration.resets; }
+/** AddressResetReason of the last re-enumeration, -1 none. */
+export function lastAddressResetReason(): i32 { return state === null ? -1 : state!.enumeration.lastReason; }
+export function modulesMoved(): i32 { return state === null ? 0 : state!.enumeration.moved; }
+export function modulesAdded(): i32 { return state === null ? 0 : state!.enumeration.added; }
+export function addressRequestsIgnored(): i32 { return state === null ? 0 : state!.enumeration.requestsIgnored; }
+export function modulesLost(): i32 { return state === null ? 0 : state!.protection.inputs.modulesLost; }
+export function moduleDuplicate(index: i32): bool { return validIndex(index) && unchecked(state!.modules.duplicate[index]); }
+export function packId(): u32 { return state === null ? 0 : state!.packId; }
+// balancing
+export function balancingStrategy(): i32 { return state === null ? BalancingStrategy.NONE : state!.balancing.strategy; }
+export function balancingAllowed(): bool { return state !== null && state!.balancing.allowed; }
+/** OperatingState: 0 rest, 1 charging, 2 driving. */
+export function balancingOperatingState(): i32 { return state === null ? 0 : state!.balancing.operatingState; }
+/** BalanceStatus bits of the planner's last update. */
+export function balancingStatus(): i32 { return state === null ? 0 : state!.balancing.status; }
+export function balancingUsableBefore_Ah(): f32 { return state === null ? NaN : state!.balancing.usableBefore_Ah(); }
+export function balancingUsableAfter_Ah(): f32 { return state === null ? NaN : state!.balancing.usableAfter_Ah(); }
+export function balancingPlannedTime_s(): f32 { return state === null ? NaN : state!.balancing.plannedTime_s(); }
+export function balanceCommandsSent(): i32 { return state === null ? 0 : state!.balancing.commandsSent; }
+/** The last BALANCE_COMMAND sent to a module: bleed charge (mAh), duty, converter power (W). */
+export function balanceCommandCharge_mAh(index: i32): f32 { return validIndex(index) ? unchecked(state!.balancing.sentCharge_mAh[index]) : NaN; }
+export function balanceCommandDuty(index: i32): f32 { return validIndex(index) ? unchecked(state!.balancing.sentDuty[index]) : NaN; }
+export function balanceCommandPower_W(index: i32): f32 { return validIndex(index) ? unchecked(state!.balancing.sentPower_W[index]) : NaN; }
+/** The node holds a non-zero command. */
+export function balanceCommandInForce(index: i32): bool { return validIndex(index) && unchecked(state!.balancing.inForce[index]); }
+/** BALANCE_REPORT: BleedState (-1 before the first report), charge removed under the plan in force (mAh), converter energy summed since the first report (J). */
+export function balanceReportState(index: i32): i32 { return validIndex(index) ? unchecked(state!.modules.balanceState[index]) : -1; }
+export function balanceReportSequence(index: i32): i32 { return validIndex(index) ? unchecked(state!.modules.balanceSequence[index]) : -1; }
+export function balanceReportDuty(index: i32): f32 { return validIndex(index) ? unchecked(state!.modules.balanceDuty[index]) : NaN; }
+export function balanceReportRemoved_mAh(index: i32): f32 { return validIndex(index) ? unchecked(state!.modules.balanceRemoved_mAh[index]) : NaN; }
+export function balanceReportEnergy_J(index: i32): f32 { return validIndex(index) ? unchecked(state!.modules.balanceEnergy_J[index]) : NaN; }
 export function firmwareVersion(): i32 { return FIRMWARE_VERSION; }
 export function heapTop(): usize { return runtimeHeapTop(); }
 export function heapTopAtInit(): usize { return sealedHeapTop; }

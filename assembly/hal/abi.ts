@@ -127,7 +127,7 @@ export namespace ConfigKey {
   export const NTC_BETA_K: i32 = 7;
   /** Pull-up resistor from the ADC reference to the thermistor node. [Ohm] */
   export const NTC_PULLUP_Ohm: i32 = 8;
-  /** Bleed resistor of the passive balancing switch. [Ohm] */
+  /** Bleed resistor of the passive balancing switch. Controller: the bleed resistor of the pack's nodes, provisioned with the unit (balancing plan time and the combined active plan; absent = unknown). [Ohm] */
   export const BALANCE_RESISTANCE_Ohm: i32 = 9;
   /** Bus bit rate. [bit/s] */
   export const BUS_BITRATE_bps: i32 = 10;
@@ -185,4 +185,12 @@ export namespace FaultCode {
   export const PACK_CONFIG_INVALID: i32 = 16;
   /** Controller: a protection fault reached OPEN and the contactors are being opened; detail is the diagnostic code 0x1FL. */
   export const PROTECTION_OPEN: i32 = 17;
+  /** Controller: two nodes of the chain carry the same serial number; the second still gets its own address so the chain enumerates in physical order. detail is the address of the module that had the serial first. */
+  export const DUPLICATE_SERIAL: i32 = 18;
+  /** Controller: after a re-enumeration a module (known by its serial) sits at another position than before; detail is its new address. */
+  export const MODULE_MOVED: i32 = 19;
+  /** Controller: after a re-enumeration a serial that was not in the pack before sits in the chain (a module added or swapped in); detail is its address. */
+  export const MODULE_ADDED: i32 = 20;
+  /** Controller: enumeration ended with fewer modules than the pack configuration has; detail is the number of modules found. */
+  export const MODULE_MISSING: i32 = 21;
 }

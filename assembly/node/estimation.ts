@@ -71,7 +71,11 @@ export class NodeEstimation {
         // Cold start: the module's SOC from its voltage. After a rest this is the best there is.
         // Under load the voltage carries the ohmic drop (and RC drops the filter cannot see yet):
         // take the OCV as V + I R0 and start with a wide SOC uncertainty so the filter converges.
-        const resting = Mathf.abs(current_A) <= REST_C_RATE * this.model.moduleCapacity_Ah();
+        // A current the sensor's offset could explain (three prior sigmas) counts as rest: a node
+        // powers up with the contactors open, and an offset read as load would put the IR drop
+        // of a current that is not flowing into the SOC.
+        const offsetBand = <f32>3.0 * this.ekf.tuning.initialBiasSigma_A;
+        const resting = Mathf.abs(current_A) <= REST_C_RATE * this.model.moduleCapacity_Ah() + offsetBand;
         if (resting) {
           if (!this.ekf.resetFromOcv(voltage_V, temperature_C)) return;
           this.baseline.resetFromOcv(voltage_V, temperature_C);
@@ -88,6 +92,9 @@ export class NodeEstimation {
           this.startKind = 3;
         }
       }
+      this.ekf.setResistanceScale(this.resistance.ratio, this.resistance.ratioVariance);
+      // The filter counts with the capacity estimate (the prior until pairs arrive) and its uncertainty.
+      this.ekf.setCapacity_Ah(this.capacity.capacity_Ah, this.capacity.capacityVariance_Ah2);
       this.started = true;
       this.pendingRestore = false;
       this.pairs.start(this.ekf.soc, this.ekf.socVariance);
@@ -99,15 +106,19 @@ export class NodeEstimation {
       return;
     }
     this.baseline.step(current_A, voltage_V, temperature_C, dt_s);
-    this.resistance.step(current_A, voltage_V, this.ekf.soc, temperature_C, dt_s);
+    if (this.resistance.step(current_A, voltage_V, this.ekf.soc, temperature_C, dt_s)) {
+      // The SOC filter's resistances follow the SOH estimate, with its uncertainty (Plett 2004
+      // part 3, dual estimation): an aged module's larger IR drop is not read as lost charge.
+      this.ekf.setResistanceScale(this.resistance.ratio, this.resistance.ratioVariance);
+    }
     this.throughput.step(current_A, voltage_V, dt_s);
     // Charge for the capacity pairs uses the filter's offset-corrected current.
     this.pairs.accumulate(current_A - this.ekf.state(EkfState.CURRENT_BIAS_A), dt_s);
-    if (this.pairs.offer(this.ekf.soc, this.ekf.socVariance, this.capacity)) {
+    if (this.pairs.offer(this.ekf.soc, this.ekf.socVariance, this.capacity, this.ekf.biasVariance_A2)) {
       const sigma = this.capacity.capacitySigma_Ah;
       if (sigma < CAPACITY_FEEDBACK_SIGMA_REL * this.capacity.capacity_Ah) {
         // The baseline keeps the nominal capacity, as the BMSs it stands for do.
-        this.ekf.setCapacity_Ah(this.capacity.capacity_Ah);
+        this.ekf.setCapacity_Ah(this.capacity.capacity_Ah, sigma * sigma);
       }
     }
   }

@@ -28,7 +28,10 @@ export namespace PackConfigOffset {
   export const PARALLEL_CELLS: i32 = 14;
   export const OCV_POINTS: i32 = 15;
   export const CELL_ID_HASH: i32 = 16;
+  /** u8, 0. (Bytes 18..19 were one reserved u16 before the balancing strategy took byte 19.) */
   export const RESERVED: i32 = 18;
+  /** u8, BalancingStrategy. */
+  export const BALANCING_STRATEGY: i32 = 19;
   export const MAX_VOLTAGE_V: i32 = 20;
   export const MIN_VOLTAGE_V: i32 = 24;
   export const CHARGE_TEMPERATURE_MIN_C: i32 = 28;
@@ -57,6 +60,18 @@ export namespace PackConfigOffset {
   export const LINK_DISCHARGE_TIME_ms: i32 = 120;
   /** Module OCV at 25 degC on the uniform grid SOC = k / (N - 1), then the CRC. */
   export const OCV: i32 = 124;
+}
+
+/** Which balancing planner the controller runs (docs/balancing.md, "Controller"). */
+export namespace BalancingStrategy {
+  export const NONE: i32 = 0;
+  /** Voltage-threshold passive baseline (foxBMS bal/voltage), at rest only. */
+  export const VOLTAGE: i32 = 1;
+  /** SOC-based passive planner: maximum usable capacity from the nodes' SOC and capacity estimates. */
+  export const SOC: i32 = 2;
+  /** Active planner over the energy bus, with the bleeds. */
+  export const ACTIVE: i32 = 3;
+  export const LAST: i32 = 3;
 }
 
 /** Bits of the flags field. */
@@ -137,6 +152,8 @@ export class PackConfig {
   parallelCells: i32 = 0;
   /** Low 16 bits of the CRC-32 of the cell parameter blob the nodes run (docs/cell-blob.md). */
   cellIdHash: i32 = 0;
+  /** BalancingStrategy the controller runs. */
+  balancingStrategy: i32 = BalancingStrategy.NONE;
   maxVoltage_V: f32 = NaN;
   minVoltage_V: f32 = NaN;
   chargeTemperatureMin_C: f32 = NaN;
@@ -253,7 +270,8 @@ export function parsePackConfig(ptr: usize, available: i32, config: PackConfig):
   const prechargeTimeout_ms = load<u32>(ptr + <usize>PackConfigOffset.PRECHARGE_TIMEOUT_ms);
   const linkDischarge_ms = load<u32>(ptr + <usize>PackConfigOffset.LINK_DISCHARGE_TIME_ms);
   const ok = modules >= 1 && modules <= MAX_PACK_MODULES && parallel >= 1
-    && load<u16>(ptr + <usize>PackConfigOffset.RESERVED) == 0
+    && load<u8>(ptr + <usize>PackConfigOffset.RESERVED) == 0
+    && <i32>load<u8>(ptr + <usize>PackConfigOffset.BALANCING_STRATEGY) <= BalancingStrategy.LAST
     && minV > 0 && minV < maxV && maxV <= VOLTAGE_MAX_V
     && inside(chargeMin, TEMPERATURE_MIN_C, TEMPERATURE_MAX_C) && inside(chargeMax, TEMPERATURE_MIN_C, TEMPERATURE_MAX_C) && chargeMin < chargeMax
     && inside(dischargeMin, TEMPERATURE_MIN_C, TEMPERATURE_MAX_C) && inside(dischargeMax, TEMPERATURE_MIN_C, TEMPERATURE_MAX_C) && dischargeMin < dischargeMax
@@ -290,6 +308,7 @@ export function parsePackConfig(ptr: usize, available: i32, config: PackConfig):
   config.modulesInSeries = modules;
   config.parallelCells = parallel;
   config.cellIdHash = <i32>load<u16>(ptr + <usize>PackConfigOffset.CELL_ID_HASH);
+  config.balancingStrategy = <i32>load<u8>(ptr + <usize>PackConfigOffset.BALANCING_STRATEGY);
   config.maxVoltage_V = maxV;
   config.minVoltage_V = minV;
   config.chargeTemperatureMin_C = chargeMin;

@@ -230,6 +230,9 @@ export class AdcPeripheral implements Peripheral {
   /** The reference voltage now (mV), with its initial error and temperature drift. */
   actualReference_mV(): number {
     const c = this.converter;
+    // An exact reference does not depend on the board temperature: skip asking the plant for it
+    // (the product below is reference_mV * 1 then, for any finite temperature).
+    if (c.referenceError === 0 && c.referenceTempco_ppm_per_C === 0) return this.reference_mV;
     return this.reference_mV * (1 + c.referenceError + c.referenceTempco_ppm_per_C * 1e-6 * (this.temperature_C() - 25));
   }
 
@@ -256,9 +259,17 @@ export class AdcPeripheral implements Peripheral {
   transfer(input_mV: number, extraNoise_LSB = 0): number {
     const c = this.converter;
     const ideal = (input_mV / this.actualReference_mV()) * this.fullScale;
-    let code = ideal + c.offset_LSB + (c.gainError_LSB * ideal) / this.fullScale + this.inl_LSB(ideal);
-    const sigma = Math.hypot(c.noise_LSB, extraNoise_LSB);
-    if (sigma > 0) code += sigma * this.gaussian();
+    let code: number;
+    if (c.offset_LSB === 0 && c.gainError_LSB === 0 && c.inlPeak_LSB === 0 && c.inlTable === null && Number.isFinite(ideal)) {
+      // Without static errors each error term below is an exact zero: the same sum, without the calls.
+      code = ideal + 0;
+    } else {
+      code = ideal + c.offset_LSB + (c.gainError_LSB * ideal) / this.fullScale + this.inl_LSB(ideal);
+    }
+    if (c.noise_LSB !== 0 || extraNoise_LSB !== 0) {
+      const sigma = Math.hypot(c.noise_LSB, extraNoise_LSB);
+      if (sigma > 0) code += sigma * this.gaussian();
+    }
     return code;
   }
 

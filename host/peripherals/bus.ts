@@ -5,7 +5,7 @@
 // the fault confinement rules of ISO 11898-1: error frames, automatic retransmission, TEC/REC,
 // error-passive and bus-off with recovery.
 import type { Peripheral, HalImport, MemoryAccess } from "./types.ts";
-import { checkedView } from "./types.ts";
+import { checkedCopy } from "./types.ts";
 import type { SimClock } from "./clock.ts";
 import type { Random } from "../random.ts";
 
@@ -181,10 +181,11 @@ export class CanBus {
   /** Frame length model: Davis et al. worst case (default) or the exact stuff bits of each frame. */
   stuffing: StuffingModel = "worst-case";
   private readonly faultCounts = new WeakMap<FrameFault, number>();
-  private readonly receiversScratch: BusPort[] = [];
   private readonly readyPorts: BusPort[] = [];
   private arbitrationWinner: BusPort | null = null;
   private readonly receiversById = new Map<number, BusPort[]>();
+  /** @internal counts invalidateReceivers() calls: a list remembered under an older count is stale. */
+  receiversGeneration = 0;
   private activeConnected = -1;
   /** @internal ports in bus-off (they need refresh() to recover) and ports with REC > 0. */
   readonly busOffPorts = new Set<BusPort>();
@@ -192,8 +193,22 @@ export class CanBus {
   private readonly nextScratch: { segment: BusPort[] | BusPort; start_us: number } = { segment: [], start_us: 0 };
   private readonly stubScratch: BusPort[] = [];
   private readonly pending: PendingDelivery[] = [];
+  /** @internal ports with an active babble and disconnected ports: either one needs the general arbitration. */
+  babblingPorts = 0;
+  disconnectedPorts = 0;
+  /**
+   * Fast arbitration (no babble, no disconnected or bus-off port): the ready ports in two heaps,
+   * `arrived` (ready when the wire last went idle, by identifier) and `waiting` (the others, by ready
+   * time then identifier); both break ties by position in readyPorts, as the scan does. fastValid
+   * is false when the heaps do not reflect readyPorts (after the general path ran).
+   */
+  private readonly arrived = new PortHeap(false);
+  private readonly waiting = new PortHeap(true);
+  private fastValid = false;
+  /** Ports whose queue head or suspend time changed since the heaps last saw them. */
+  private readonly changedPorts: BusPort[] = [];
+  private readonly leaving: BusPort[] = [];
 
-  /** random: the run's seeded generator, needed only by probabilistic fault knobs. */
   /**
    * random: the run's seeded generator, needed only by probabilistic fault knobs. extendedIds:
    * 29-bit identifiers (CAN 2.0B, the module bus) or 11-bit ones (CAN 2.0A, the vehicle bus).
@@ -246,8 +261,10 @@ export class CanBus {
    * share the bus; a disconnected port is alone on its own stub (it still transmits, unheard).
    */
   private nextTransmission(): { segment: BusPort[] | BusPort; start_us: number } | null {
-    // Called once per frame: it walks only the ports that have something to send (readyPorts) and
-    // allocates nothing, which keeps a 96-node bus cheap.
+    if (this.babblingPorts === 0 && this.disconnectedPorts === 0 && this.busOffPorts.size === 0) return this.nextTransmissionFast();
+    this.fastValid = false;
+    // The general case: it walks the ports that have something to send (readyPorts) once per frame
+    // and allocates nothing.
     const next = this.nextScratch;
     let bestStart = Infinity;
     let bestStub: BusPort | null = null;
@@ -266,9 +283,7 @@ export class CanBus {
       if (candidate === null) {
         if (!port.mayTransmit()) {
           // Nothing queued and no babble: leave the ready list (swap-remove).
-          port.inReady = false;
-          ready[i] = ready[ready.length - 1]!;
-          ready.pop();
+          this.removeReady(i);
           continue;
         }
       } else if (port.connected) {
@@ -310,16 +325,142 @@ export class CanBus {
     return next;
   }
 
+  /** Swap-removes readyPorts[i] (the last port takes its place, as the scan has always done). */
+  private removeReady(i: number): void {
+    const ready = this.readyPorts;
+    const port = ready[i]!;
+    const last = ready.pop()!;
+    port.inReady = false;
+    port.readyIndex = -1;
+    if (last !== port) {
+      ready[i] = last;
+      last.readyIndex = i;
+      if (this.fastValid) this.heapOf(last)?.moved(last);
+    }
+    if (this.fastValid) this.heapOf(port)?.remove(port);
+  }
+
+  private heapOf(port: BusPort): PortHeap | null {
+    return port.heap === 1 ? this.arrived : port.heap === 2 ? this.waiting : null;
+  }
+
+  /**
+   * The arbitration of the general scan below for the common case (every port connected, none
+   * bus-off, no babble), in O(log n) per frame instead of O(ready ports): each port's candidate
+   * (ready time, identifier) only changes when its queue head or its suspend time changes, and
+   * the port says so (portChanged). Ports that ran dry leave readyPorts in the order the scan
+   * would remove them, so ties on identifier and ready time go to the same port.
+   */
+  private nextTransmissionFast(): { segment: BusPort[] | BusPort; start_us: number } | null {
+    if (!this.fastValid) this.rebuildHeaps();
+    else if (this.changedPorts.length > 0) this.applyChanges();
+    const free = this.freeAt_us;
+    const arrived = this.arrived;
+    const waiting = this.waiting;
+    // The wire only goes idle later and later, so a port that has arrived stays arrived.
+    while (waiting.size > 0 && waiting.top().keyReady_us <= free) arrived.push(waiting.pop());
+    let winner: BusPort;
+    let start: number;
+    if (arrived.size > 0) {
+      winner = arrived.top();
+      start = free;
+    } else if (waiting.size > 0) {
+      winner = waiting.top();
+      start = winner.keyReady_us;
+    } else {
+      return null;
+    }
+    const next = this.nextScratch;
+    next.segment = this.ports;
+    next.start_us = start;
+    this.arbitrationWinner = winner;
+    return next;
+  }
+
+  /** The scan's bookkeeping (ports with nothing to send leave readyPorts), then every ready port keyed into the heaps. */
+  private rebuildHeaps(): void {
+    this.arrived.clear();
+    this.waiting.clear();
+    const changed = this.changedPorts;
+    while (changed.length > 0) changed.pop()!.changed = false;
+    const ready = this.readyPorts;
+    for (let i = 0; i < ready.length; ) {
+      const port = ready[i]!;
+      if (!port.mayTransmit()) {
+        this.removeReady(i);
+        continue;
+      }
+      port.readyIndex = i;
+      port.updateKey();
+      this.waiting.push(port);
+      i++;
+    }
+    this.fastValid = true;
+  }
+
+  private applyChanges(): void {
+    const changed = this.changedPorts;
+    const leaving = this.leaving;
+    // The heaps order ports totally (readyIndex breaks every tie), so the order in which changed
+    // ports are re-keyed does not matter.
+    while (changed.length > 0) {
+      const port = changed.pop()!;
+      port.changed = false;
+      if (port.readyIndex < 0) continue;
+      if (!port.mayTransmit()) {
+        if (port.heap !== 0) this.heapOf(port)!.remove(port);
+        leaving.push(port);
+        continue;
+      }
+      port.updateKey();
+      // Straight among the arrived when it is ready by the time the wire went idle; a port that
+      // stays in its heap moves within it (one sift instead of a removal and an insertion).
+      const arrived = port.keyReady_us <= this.freeAt_us;
+      if (port.heap === 1 && arrived) this.arrived.update(port);
+      else if (port.heap === 2) this.waiting.update(port);
+      else {
+        if (port.heap !== 0) this.heapOf(port)!.remove(port);
+        if (arrived) this.arrived.push(port);
+        else this.waiting.push(port);
+      }
+    }
+    // The scan removes dry ports in index order, and a port swapped into a freed slot is looked
+    // at again at once: always removing the lowest-indexed leaver does the same.
+    while (leaving.length > 0) {
+      let best = 0;
+      for (let k = 1; k < leaving.length; k++) if (leaving[k]!.readyIndex < leaving[best]!.readyIndex) best = k;
+      const port = leaving[best]!;
+      leaving[best] = leaving[leaving.length - 1]!;
+      leaving.pop();
+      this.removeReady(port.readyIndex);
+    }
+  }
+
+  /** @internal a port's queue head or suspend time changed: its place in the fast arbitration is stale. */
+  portChanged(port: BusPort): void {
+    if (!this.fastValid || port.changed) return;
+    port.changed = true;
+    this.changedPorts.push(port);
+  }
+
+  /** @internal babble, connection or bus-off changed: the fast arbitration must start again from readyPorts. */
+  arbitrationStateChanged(): void {
+    this.fastValid = false;
+  }
+
   /** @internal a port has something to send (or a babble), so arbitration must look at it. */
   markReady(port: BusPort): void {
     if (port.inReady) return;
     port.inReady = true;
+    port.readyIndex = this.readyPorts.length;
     this.readyPorts.push(port);
+    if (this.fastValid) this.portChanged(port);
   }
 
   /** @internal connection, filter or bus-off state changed: the receiver lists are stale. */
   invalidateReceivers(): void {
     this.receiversById.clear();
+    this.receiversGeneration++;
     this.activeConnected = -1;
   }
 
@@ -334,12 +475,17 @@ export class CanBus {
   }
 
   /** Connected, not bus-off ports whose acceptance filters pass this identifier (cached per identifier). */
-  private acceptingReceivers(id: number): BusPort[] {
+  private acceptingReceivers(id: number, sender: BusPort): BusPort[] {
+    // Most senders send one identifier over and over: remember the last list on the sender.
+    if (sender.receiversId === id && sender.receiversGeneration === this.receiversGeneration) return sender.receivers!;
     let list = this.receiversById.get(id);
     if (list === undefined) {
       list = this.ports.filter((p) => p.connected && !p.isBusOff && p.accepts(id));
       this.receiversById.set(id, list);
     }
+    sender.receiversId = id;
+    sender.receiversGeneration = this.receiversGeneration;
+    sender.receivers = list;
     return list;
   }
 
@@ -395,7 +541,7 @@ export class CanBus {
     const bitTime = this.bitTime_us();
     const bits = this.frameBits(frame);
     const stuffedRegion = bits - FRAME_TRAILER_BITS;
-    const passiveBefore = winner.errorState === "error-passive";
+    const passiveBefore = winner.isErrorPassive();
     let end_us: number;
 
     if (this.fires(this.wireErrors, frame)) {
@@ -430,13 +576,17 @@ export class CanBus {
       if (this.portsWithRec > 0) for (const r of ports) if (r !== winner && r.connected && !r.isBusOff) r.receivedOk();
       if (delivered !== null && shared) {
         this.framesDelivered++;
-        const receivers = this.receiversScratch;
-        receivers.length = 0;
-        for (const r of this.acceptingReceivers(delivered.id)) if (r !== winner) receivers.push(r);
-        for (const r of receivers) this.route(r, delivered, end_us);
+        // The cached list is never changed once made (a filter change makes a new one), so it can
+        // be walked while the receivers' firmware runs.
+        const receivers = this.acceptingReceivers(delivered.id, winner);
+        for (let k = 0; k < receivers.length; k++) {
+          const r = receivers[k]!;
+          if (r !== winner) this.route(r, delivered, end_us);
+        }
       }
     }
-    if (winner.errorState === "error-passive" || passiveBefore) winner.suspendUntil_us = end_us + SUSPEND_TRANSMISSION_BITS * bitTime;
+    if (passiveBefore || winner.isErrorPassive()) winner.suspendUntil_us = end_us + SUSPEND_TRANSMISSION_BITS * bitTime;
+    this.portChanged(winner);
     winner.checkBusOff(end_us, bitTime);
     if (shared) {
       this.freeAt_us = end_us;
@@ -486,6 +636,111 @@ export class CanBus {
   }
 }
 
+/**
+ * A binary min-heap of ports for the fast arbitration, ordered by (keyId, readyIndex) or, with
+ * byReady, by (keyReady_us, keyId, readyIndex); each port knows its heap and its slot in it.
+ */
+class PortHeap {
+  private readonly items: BusPort[] = [];
+  private readonly kind: number;
+  constructor(private readonly byReady: boolean) {
+    this.kind = byReady ? 2 : 1;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  top(): BusPort {
+    return this.items[0]!;
+  }
+
+  private less(a: BusPort, b: BusPort): boolean {
+    if (this.byReady && a.keyReady_us !== b.keyReady_us) return a.keyReady_us < b.keyReady_us;
+    if (a.keyId !== b.keyId) return a.keyId < b.keyId;
+    return a.readyIndex < b.readyIndex;
+  }
+
+  push(port: BusPort): void {
+    port.heap = this.kind;
+    port.heapSlot = this.items.length;
+    this.items.push(port);
+    this.up(port.heapSlot);
+  }
+
+  pop(): BusPort {
+    const top = this.items[0]!;
+    this.remove(top);
+    return top;
+  }
+
+  remove(port: BusPort): void {
+    const items = this.items;
+    const slot = port.heapSlot;
+    const last = items.pop()!;
+    port.heap = 0;
+    port.heapSlot = -1;
+    if (last === port) return;
+    items[slot] = last;
+    last.heapSlot = slot;
+    this.up(slot);
+    this.down(last.heapSlot);
+  }
+
+  /** A port's readyIndex decreased (it was swapped into a freed slot of readyPorts). */
+  moved(port: BusPort): void {
+    this.up(port.heapSlot);
+  }
+
+  /** A port's key changed either way. */
+  update(port: BusPort): void {
+    this.up(port.heapSlot);
+    this.down(port.heapSlot);
+  }
+
+  clear(): void {
+    for (const port of this.items) {
+      port.heap = 0;
+      port.heapSlot = -1;
+    }
+    this.items.length = 0;
+  }
+
+  private up(slot: number): void {
+    const items = this.items;
+    const port = items[slot]!;
+    while (slot > 0) {
+      const parentSlot = (slot - 1) >> 1;
+      const parent = items[parentSlot]!;
+      if (!this.less(port, parent)) break;
+      items[slot] = parent;
+      parent.heapSlot = slot;
+      slot = parentSlot;
+    }
+    items[slot] = port;
+    port.heapSlot = slot;
+  }
+
+  private down(slot: number): void {
+    const items = this.items;
+    const n = items.length;
+    const port = items[slot]!;
+    for (;;) {
+      const left = 2 * slot + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && this.less(items[right]!, items[left]!) ? right : left;
+      const c = items[child]!;
+      if (!this.less(c, port)) break;
+      items[slot] = c;
+      c.heapSlot = slot;
+      slot = child;
+    }
+    items[slot] = port;
+    port.heapSlot = slot;
+  }
+}
+
 export type Receiver = (id: number, data: Uint8Array, time_us: number) => void;
 
 /** Acceptance filter slots a port offers (bxCAN has 14 banks per controller, RM0090 32.7.4; 8 is what the ABI promises). */
@@ -518,8 +773,20 @@ export class BusPort implements Peripheral {
   tec = 0;
   rec = 0;
   private connectedState = true;
-  /** @internal in the bus's ready list. */
+  /** @internal in the bus's ready list, at this index (-1 when not). */
   inReady = false;
+  readyIndex = -1;
+  /** @internal fast arbitration: the heap this port is in (0 none, 1 arrived, 2 waiting), its slot, its key. */
+  heap = 0;
+  heapSlot = -1;
+  keyReady_us = 0;
+  keyId = 0;
+  /** @internal in the bus's list of ports whose key is stale. */
+  changed = false;
+  /** @internal the bus's receiver list for the identifier this port sent last (see CanBus.acceptingReceivers). */
+  receiversId = -1;
+  receiversGeneration = -1;
+  receivers: BusPort[] | null = null;
   private babbleState: Babble | null = null;
 
   /** Fault knob: a disconnected port is alone on its stub: it neither reaches nor hears the bus, and gets no ACK. */
@@ -529,6 +796,8 @@ export class BusPort implements Peripheral {
   set connected(value: boolean) {
     if (value === this.connectedState) return;
     this.connectedState = value;
+    this.bus.disconnectedPorts += value ? -1 : 1;
+    this.bus.arbitrationStateChanged();
     this.bus.invalidateReceivers();
   }
 
@@ -537,7 +806,9 @@ export class BusPort implements Peripheral {
     return this.babbleState;
   }
   set babble(value: Babble | null) {
+    if ((this.babbleState === null) !== (value === null)) this.bus.babblingPorts += value === null ? -1 : 1;
     this.babbleState = value;
+    this.bus.arbitrationStateChanged();
     if (value !== null) this.bus.markReady(this);
   }
 
@@ -573,6 +844,11 @@ export class BusPort implements Peripheral {
     return this.busOff;
   }
 
+  /** @internal errorState === "error-passive", without making the string. */
+  isErrorPassive(): boolean {
+    return !this.busOff && (this.tec >= ERROR_PASSIVE_LIMIT || this.rec >= ERROR_PASSIVE_LIMIT);
+  }
+
   get errorState(): ErrorState {
     if (this.busOff) return "bus-off";
     return this.tec >= ERROR_PASSIVE_LIMIT || this.rec >= ERROR_PASSIVE_LIMIT ? "error-passive" : "error-active";
@@ -587,11 +863,19 @@ export class BusPort implements Peripheral {
     const frame = this.queue.shift();
     if (frame === undefined) throw new Error("pop from an empty transmit queue");
     this.framesSent++;
+    this.bus.portChanged(this);
     return frame;
   }
 
   pending(): number {
     return this.queue.length;
+  }
+
+  /** @internal the fast arbitration's key: candidate() for a connected port with a queue, no babble, not bus-off. */
+  updateKey(): void {
+    const head = this.queue[0]!;
+    this.keyReady_us = Math.max(this.suspendUntil_us, head.queued_us);
+    this.keyId = head.id;
   }
 
   /** @internal what this port puts on the wire next, and from when. */
@@ -627,6 +911,7 @@ export class BusPort implements Peripheral {
       if (this.rec > 0) this.bus.portsWithRec--;
       this.rec = 0;
       this.bus.busOffPorts.delete(this);
+      this.bus.arbitrationStateChanged();
       this.bus.invalidateReceivers();
     }
   }
@@ -671,6 +956,7 @@ export class BusPort implements Peripheral {
     this.busOff = true;
     this.busOffCount++;
     this.bus.busOffPorts.add(this);
+    this.bus.arbitrationStateChanged();
     this.bus.invalidateReceivers();
     this.recoveryAt_us = this.busOffRecovery === "automatic" ? now_us + BUS_OFF_RECOVERY_BITS * bitTime_us : Infinity;
   }
@@ -716,19 +1002,33 @@ export class BusPort implements Peripheral {
   }
 
   send(id: number, data: Uint8Array): number {
+    return this.enqueue(id, data, true);
+  }
+
+  /** send() with the data copied only when `copy` (the HAL imports pass a fresh copy of firmware memory). */
+  private enqueue(id: number, data: Uint8Array, copy: boolean): number {
     if (data.length > 8 || id < 0 || id > (this.bus.extendedIds ? 0x1fffffff : 0x7ff)) return -2;
-    this.refresh(this.bus.now_us());
+    const now_us = this.bus.now_us();
+    if (this.busOff) this.refresh(now_us);
     if (this.busOff) {
       this.refusedBusOff++;
       return -3;
     }
-    if (this.queue.length >= this.txQueueFrames) {
+    const queue = this.queue;
+    if (queue.length >= this.txQueueFrames) {
       this.refusedFull++;
       return -1;
     }
-    this.queue.push({ id, data: data.slice(), queued_us: this.bus.now_us(), sender: this });
+    queue.push({ id, data: copy ? data.slice() : data, queued_us: now_us, sender: this });
+    if (queue.length === 1) this.bus.portChanged(this);
     this.bus.markReady(this);
     return 0;
+  }
+
+  /** The HAL's bus_send / vehicle_send: length checked, the bytes copied out of firmware memory, queued. */
+  protected sendFromMemory(memory: MemoryAccess, id: number, ptr: number, length: number): number {
+    if (length < 0 || length > 8) return -2;
+    return this.enqueue(id >>> 0, checkedCopy(memory, ptr, length), false);
   }
 
   /** bus_status as the ABI defines it: REC bits 0-7, TEC bits 8-15 (both saturated), state bits 16-17, queue bits 24-31. */
@@ -739,10 +1039,7 @@ export class BusPort implements Peripheral {
 
   imports(memory: MemoryAccess): Record<string, HalImport> {
     return {
-      bus_send: (id: number, ptr: number, length: number): number => {
-        if (length < 0 || length > 8) return -2;
-        return this.send(id >>> 0, checkedView(memory, ptr, length));
-      },
+      bus_send: (id: number, ptr: number, length: number): number => this.sendFromMemory(memory, id, ptr, length),
       bus_status: (): number => this.status(),
       bus_filter: (slot: number, id: number, mask: number): number => this.setFilter(slot, id, mask),
     };
@@ -755,10 +1052,7 @@ export class VehiclePort extends BusPort {
 
   override imports(memory: MemoryAccess): Record<string, HalImport> {
     return {
-      vehicle_send: (id: number, ptr: number, length: number): number => {
-        if (length < 0 || length > 8) return -2;
-        return this.send(id >>> 0, checkedView(memory, ptr, length));
-      },
+      vehicle_send: (id: number, ptr: number, length: number): number => this.sendFromMemory(memory, id, ptr, length),
       vehicle_status: (): number => this.status(),
     };
   }

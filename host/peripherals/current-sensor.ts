@@ -100,6 +100,13 @@ export class CurrentSensor {
   output_mV(current_A: number): number {
     if (this.stuckOutput_mV !== null) return this.stuckOutput_mV;
     const m = this.model;
+    if (m.offset_uV === 0 && m.offsetDrift_uV_per_C === 0 && m.gainError === 0 && m.gainDrift_ppm_per_C === 0
+      && m.shuntError === 0 && m.shuntTempco_ppm_per_C === 0 && (m.noiseDensity_nV_per_rtHz === 0 || m.noiseBandwidth_Hz === 0)) {
+      // An ideal amplifier and shunt: every error term below is an exact zero and no noise is
+      // drawn, so this is the same value without asking the plant for the temperature.
+      const sense_uV = current_A * this.input.shuntResistance_uOhm + 0;
+      return this.input.zero_mV + sense_uV * this.input.amplifierGain * 1e-3;
+    }
     const dT = this.temperature_C() - 25;
     const shunt_uOhm = this.input.shuntResistance_uOhm * (1 + m.shuntError + m.shuntTempco_ppm_per_C * 1e-6 * dT);
     let sense_uV = current_A * shunt_uOhm + m.offset_uV + m.offsetDrift_uV_per_C * dT;

@@ -18,6 +18,9 @@ import { encodeCellBlob } from "./cell-blob.ts";
 export const PACK_CONFIG_MAGIC = 0x46435053; // "SPCF" little-endian
 export const PACK_CONFIG_VERSION = 1;
 export const PACK_CONFIG_MAX_OCV_POINTS = 101;
+/** Byte 19 of the record: which balancing planner the controller runs (assembly/pack/config.ts BalancingStrategy). */
+export const BALANCING_STRATEGY_CODES = { none: 0, voltage: 1, soc: 2, active: 3 } as const;
+export type BalancingStrategyName = keyof typeof BALANCING_STRATEGY_CODES;
 /** Flag: nodes must announce the cell parameter set with cellIdHash. */
 export const PACK_CONFIG_CHECK_CELL_ID = 1;
 /** Sector of the controller's flash that holds the record. */
@@ -41,6 +44,8 @@ export interface PackConfiguration {
   parallelCells: number;
   /** Low 16 bits of the CRC-32 of the nodes' cell blob; null: the nodes run no cell model (no check). */
   cellIdHash: number | null;
+  /** The balancing planner the controller runs (docs/balancing.md, "Controller"). */
+  balancingStrategy: BalancingStrategyName;
   /** Cell voltage window, V. */
   maxVoltage_V: number;
   minVoltage_V: number;
@@ -157,6 +162,7 @@ export function packConfigurationFor(scenario: Scenario, nodeBoard: BoardDefinit
   const p = scenario.pack;
   const common = {
     modulesInSeries: p.modules,
+    balancingStrategy: scenario.balancing,
     moduleVoltageAccuracy_mV: dividerAccuracy_mV(nodeBoard, "MODULE_VOLTAGE"),
     packVoltageAccuracy_mV: dividerAccuracy_mV(controllerBoard, "PACK_VOLTAGE"),
     // The harness's pack has no resistance between the module taps and the pack tap.
@@ -239,7 +245,8 @@ export function encodePackConfig(c: PackConfiguration): Uint8Array {
   bytes[14] = c.parallelCells;
   bytes[15] = n;
   view.setUint16(16, c.cellIdHash ?? 0, true);
-  view.setUint16(18, 0, true);
+  bytes[18] = 0;
+  bytes[19] = BALANCING_STRATEGY_CODES[c.balancingStrategy];
   const f32s = [
     c.maxVoltage_V, c.minVoltage_V,
     c.ratings.chargeTemperatureMin_C, c.ratings.chargeTemperatureMax_C, c.ratings.dischargeTemperatureMin_C, c.ratings.dischargeTemperatureMax_C,

@@ -62,6 +62,8 @@ export interface Scenario {
   sensors: "ideal" | "datasheet-typical" | "datasheet-maximum";
   /** Modules have converters on an energy bus (active balancing). */
   activeBalancing: boolean;
+  /** The balancing planner the controller is provisioned with (docs/balancing.md, "Controller"). */
+  balancing: "none" | "voltage" | "soc" | "active";
   /** Folder of the scenario file: relative paths (traces) resolve against it. */
   baseDir: string;
 }
@@ -104,6 +106,9 @@ export function validateScenario(data: unknown, source: string, baseDir: string 
     const m = /^(node|module):(\d+)$/.exec(f.target);
     if (m !== null && Number(m[2]) >= p.modules) problems.push(`faults[${i}].target: ${f.target} but the pack has ${p.modules} modules`);
   }
+  if (raw.balancing === "active" && raw.activeBalancing !== true) {
+    problems.push("balancing: \"active\" needs activeBalancing: true (the modules' converters on an energy bus)");
+  }
   if (problems.length > 0) throw new Error(`invalid scenario ${source}:\n${problems.map((s) => `  ${s}`).join("\n")}`);
   checkFaultEvents(raw.faults ?? [], source);
 
@@ -136,6 +141,7 @@ export function validateScenario(data: unknown, source: string, baseDir: string 
     vehicle: [...(raw.vehicle ?? [])].sort((a, b) => a.at_s - b.at_s),
     sensors: raw.sensors ?? "ideal",
     activeBalancing: raw.activeBalancing ?? false,
+    balancing: raw.balancing ?? "soc",
     baseDir,
   };
   if (p.convectiveCoefficient_W_per_m2K !== undefined) scenario.pack.convectiveCoefficient_W_per_m2K = p.convectiveCoefficient_W_per_m2K;

@@ -1,17 +1,26 @@
 // State-of-charge by an extended Kalman filter on the ESC cell model, after G. L. Plett,
 // "Extended Kalman filtering for battery management systems of LiPB-based HEV battery packs,
-// part 3: state and parameter estimation", J. Power Sources 134 (2004) 277-292, with a fifth
-// state for the current-sensor offset. docs/estimation.md gives the equations and the tuning.
+// part 3: state and parameter estimation", J. Power Sources 134 (2004) 277-292, with two sensor
+// states: the current-sensor offset and the voltage error that does not average out.
+// docs/estimation.md gives the equations and the tuning.
 //
-//   x = [z, iR1, iR2, h, b]   SOC, RC branch currents (A), hysteresis (-1..1), sensor offset (A)
-//   i = i_measured - b        the true module current, positive = discharge
+//   x = [z, iR1, iR2, h, b, d]  SOC, RC branch currents (A), hysteresis (-1..1), current-sensor
+//                               offset (A), slow voltage error (V)
+//   i = i_measured - b          the true module current, positive = discharge
 //   z+   = z - eta dt / Q i                 eta = coulombic efficiency on charge, 1 on discharge
 //   iRj+ = aj iRj + (1 - aj) i              aj = exp(-dt / tau_j)
 //   h+   = aH h - (1 - aH) sgn(i)           aH = exp(-|eta i gamma dt / Q|)
-//   b+   = b + w_b                          random walk
-//   v    = OCV(z, T) + M h - R1 iR1 - R2 iR2 - R0 i
+//   b+   = b + w_b,  d+ = d + w_d           random walks
+//   v    = OCV(z, T) + M h - k (R1 iR1 + R2 iR2 + R0 i) + d      k = resistance scale (SOH)
 //
-// f32 throughout, fixed 5x5 covariance in a StaticArray, Joseph-form update expanded for a scalar
+// d is the part of the voltage error that persists for hours: the voltage channel's offset, gain
+// and INL error at the module's voltage, and the OCV table's error. Left in the measurement noise
+// it would be counted again at every 100 ms sample, and the filter would end up sure of a SOC
+// that is off by d / slope; as a state (colored measurement noise by state augmentation, A. Gelb,
+// "Applied Optimal Estimation", MIT Press 1974, ch. 4) it caps the information the voltage gives
+// about SOC at an honest level, and the changing OCV slope over a discharge makes it observable.
+//
+// f32 throughout, fixed 6x6 covariance in a StaticArray, Joseph-form update expanded for a scalar
 // measurement (O(n^2)), covariance floors, ceilings and a correlation clip after every step.
 // Nothing allocates after the constructor.
 import { CellModel, EscParameters } from "../../cell/model";
@@ -26,59 +35,103 @@ export namespace EkfState {
   export const RC2_CURRENT_A: i32 = 2;
   export const HYSTERESIS: i32 = 3;
   export const CURRENT_BIAS_A: i32 = 4;
+  export const VOLTAGE_ERROR_V: i32 = 5;
 }
-export const EKF_STATES: i32 = 5;
-const N: i32 = 5;
+export const EKF_STATES: i32 = 6;
+const N: i32 = 6;
 
-/** Noise and guard parameters. Defaults suit the reference node (14-bit ADC, 100 uOhm shunt); docs/estimation.md explains each. */
+/**
+ * Noise and guard parameters. Defaults suit the reference node board (boards/strata-node-v1.json:
+ * 14-bit ADC at 2.5 V, 100 uOhm shunt x 20, divider 2; one current code is 76.3 mA, one voltage
+ * code 0.305 mV); docs/estimation.md derives each from the parts' datasheets.
+ */
 export class EkfTuning {
-  /** White noise of one current sample, A (1 sigma); enters as process noise through the input. */
-  currentNoise_A: f32 = 0.05;
+  /** White noise of one current sample, A (1 sigma): 3.5 codes of ADC noise (STM32F4, 0.87 LSB at 12 bits). */
+  currentNoise_A: f32 = 0.27;
   /** Relative gain error of the current sensor (1 sigma); process noise proportional to |i|. Typical shunt + amplifier tolerance 0.5 %. */
   currentGainError: f32 = 0.005;
-  /** Voltage measurement noise plus ESC model error, V (1 sigma) at a steep OCV. */
-  voltageNoise_V: f32 = 0.005;
-  /** SOC random walk for unmodelled effects (self-discharge, capacity error), per sqrt(s). */
-  socRandomWalk_per_sqrt_s: f32 = 1.0e-5;
-  /** Hysteresis-state random walk, per sqrt(s): lets the filter absorb a wrong gamma. */
-  hysteresisRandomWalk_per_sqrt_s: f32 = 1.0e-4;
-  /** Current-offset drift, A per sqrt(s) (temperature drift of the shunt amplifier's offset). */
-  biasRandomWalk_A_per_sqrt_s: f32 = 1.0e-4;
-  /** Prior 1-sigma of the current offset, A; also the ceiling of its uncertainty. */
-  initialBiasSigma_A: f32 = 1.0;
-  /** Prior 1-sigma of the RC branch currents after a reset, A. */
-  initialRcCurrentSigma_A: f32 = 1.0;
+  /** White noise of one voltage sample, V (1 sigma): 3.5 codes of ADC noise through the divider (1.1 mV), rounded up. */
+  voltageNoise_V: f32 = 0.0015;
   /**
-   * OCV slope below which the voltage is trusted less (the LFP plateau), V per unit SOC. 0.3 V is
-   * below the flattest mid-range segment of NMC/NCA curves (0.3-0.4 V in the LG M50 set near 85 %
-   * SOC) and above most of the LFP plateau (0.04-0.3 V in the Sony US26650FTC1 set).
+   * Prior 1-sigma and ceiling of the slow voltage error d, V: the root sum of squares of the
+   * voltage channel's typical static errors at a module's voltage (ADC offset, gain and INL,
+   * reference accuracy: 11 codes, 3.3 mV), plus the OCV table error (docs/cell-blob.md).
+   */
+  voltageErrorSigma_V: f32 = 0.004;
+  /** Random walk of d, V per sqrt(s): how fast the OCV table error changes along the curve and the channel drifts with temperature (about 1 mV per hour). */
+  voltageErrorRandomWalk_V_per_sqrt_s: f32 = 2.0e-5;
+  /**
+   * Model error that comes and goes within seconds, V (1 sigma): RC relaxation shapes, hysteresis
+   * and OCV interpolation between table points; fed with the true state, the LG M50 tables show
+   * 1-3 mV with a correlation time of a few seconds against the harness plant (docs/estimation.md).
+   */
+  modelError_V: f32 = 0.001;
+  /**
+   * Relative error of the model's overpotential R0 i + R1 iR1 + R2 iR2 (1 sigma) on top of the
+   * resistance scale's own uncertainty: cell-to-cell spread, temperature reading, table resampling.
+   */
+  resistanceError: f32 = 0.1;
+  /** How long a model error (and an overpotential error) persists, s: it follows the load, which changes every few seconds in a drive cycle. */
+  modelCorrelationTime_s: f32 = 30;
+  /**
+   * OCV slope below which the voltage is discounted (the LFP plateau), V per unit SOC: below the
+   * flattest stretches of NMC curves apart from NMC811's 85-90 % (0.22-0.4 V in the LG M50 set)
+   * and above most of the LFP plateau (0.04-0.3 V in the Sony US26650FTC1 set).
    */
   flatSlope_V: f32 = 0.3;
-  /**
-   * How long an OCV model error on the plateau persists, s (hysteresis, temperature and ageing
-   * drift are slow). Voltage there is worth about one independent look per this time, whatever
-   * the tick rate; see measurementVariance.
-   */
+  /** How long a plateau's OCV error persists, s (hysteresis, temperature and ageing drift are slow). */
   flatCorrelationTime_s: f32 = 60;
-  /** Largest factor on the measurement variance. */
-  maxNoiseInflation: f32 = 1.0e6;
+  /** SOC random walk for unmodelled effects (self-discharge, capacity error), per sqrt(s). */
+  socRandomWalk_per_sqrt_s: f32 = 1.0e-5;
+  /** SOC over which a capacity error is treated as one correlated error (see predict); the capacity estimator's pair length. */
+  capacityCorrelation_soc: f32 = 0.2;
+  /** Averaging time of the current that drives the hysteresis state, s (see predict). */
+  hysteresisAveraging_s: f32 = 1;
+  /** Hysteresis-state random walk, per sqrt(s): lets the filter absorb a wrong gamma. */
+  hysteresisRandomWalk_per_sqrt_s: f32 = 1.0e-4;
+  /** Current-offset drift, A per sqrt(s) (temperature drift of the reference and amplifier offset). */
+  biasRandomWalk_A_per_sqrt_s: f32 = 1.0e-4;
+  /**
+   * Prior 1-sigma of the current offset, A; also the ceiling of its variance. 13 codes: the root
+   * sum of squares of the typical ADC offset, gain at mid-scale, INL and reference errors and the
+   * INA240's offset is 10 codes (0.76 A).
+   */
+  initialBiasSigma_A: f32 = 1.0;
+  /**
+   * Largest offset the state may take, A: 39 codes, above the sum of the datasheet maxima of the
+   * same terms (35 codes, 2.7 A). An offset beyond it is a sensor fault, not something to track.
+   */
+  biasLimit_A: f32 = 3.0;
+  /** Prior 1-sigma of the RC branch currents after a reset, A. */
+  initialRcCurrentSigma_A: f32 = 0.1;
+  /**
+   * Innovation monitor (see monitorInnovation): gates on the innovation averaged over the model
+   * correlation time and on one sample, in sigmas of each.
+   */
+  innovationGate: f32 = 4;
+  innovationJumpGate: f32 = 8;
 }
 
 // Covariance guards. Floors keep the filter from becoming so sure of itself that it stops
 // listening; ceilings stop an unobservable state from growing without bound.
 /**
- * SOC variance floor: sigma 0.2 % SOC. A 24-point OCV table reproduces the parameter set's curve
- * to a few tenths of a percent of SOC (docs/cell-blob.md), so a tighter bound would be false
- * confidence and would let the gain collapse.
+ * SOC variance floor: sigma 0.05 % SOC, a numerical guard. It is reached only where the OCV is
+ * steep (an LFP cell's last percent, where 0.05 % of SOC is more than 10 mV) and there a larger
+ * floor acts as a random walk the voltage has to undo at every sample; elsewhere the voltage
+ * error state and the correlated-noise model keep the SOC variance honest (docs/estimation.md).
  */
-const SOC_VARIANCE_FLOOR: f32 = 4.0e-6;
+const SOC_VARIANCE_FLOOR: f32 = 2.5e-7;
 /** RC current floor, A^2 (sigma 10 uA). */
 const RC_VARIANCE_FLOOR_A2: f32 = 1.0e-10;
 /** Hysteresis floor (sigma 1e-4) and ceiling (the state is confined to [-1, 1]). */
 const HYSTERESIS_VARIANCE_FLOOR: f32 = 1.0e-8;
 const HYSTERESIS_VARIANCE_CEILING: f32 = 1;
-/** Current-offset floor, A^2 (sigma 100 uA, below one ADC code of the reference shunt channel). */
-const BIAS_VARIANCE_FLOOR_A2: f32 = 1.0e-8;
+/** Current-offset floor, A^2 (sigma 10 mA, a seventh of one code of the reference shunt channel). */
+const BIAS_VARIANCE_FLOOR_A2: f32 = 1.0e-4;
+/** Voltage-error floor, V^2 (sigma 0.1 mV, a third of one code of the reference voltage channel). */
+const VOLTAGE_ERROR_VARIANCE_FLOOR_V2: f32 = 1.0e-8;
+/** Largest factor the flat-curve rule puts on the measurement variance. */
+const MAX_NOISE_INFLATION: f32 = 1.0e6;
 /** Largest correlation coefficient kept between two states. */
 const CORRELATION_MAX: f32 = 0.9999;
 /** Hysteresis prior after a reset: uniform on [-1, 1]. */
@@ -92,13 +145,27 @@ export class EkfSocEstimator extends SocEstimator {
   readonly limits: SocInputLimits;
   /** State vector x (EkfState indices). */
   readonly x: StaticArray<f32> = new StaticArray<f32>(N);
-  /** Covariance P, row-major 5x5, kept symmetric. */
+  /** Covariance P, row-major 6x6, kept symmetric. */
   readonly P: StaticArray<f32> = new StaticArray<f32>(N * N);
   /** Module capacity used by the filter, A s; setCapacity_Ah feeds a capacity estimate back. */
   private capacity_As: f32 = 0;
+  /** Relative variance of capacity_As (0 when it is taken as exact). */
+  private capacityRelativeVariance: f32 = 0;
+  /** Resistance relative to the cell model (the SOH estimate) and its variance; setResistanceScale feeds it back. */
+  private resistanceScale: f32 = 1;
+  private resistanceScaleVariance: f32 = 0;
   /** Last innovation (measured - predicted voltage), V, and its predicted variance, V^2. */
   innovation_V: f32 = 0;
   innovationVariance_V2: f32 = 0;
+  /** RC branch currents driven by the measured current only (see predict), A. */
+  private loadCurrent1_A: f32 = 0;
+  private loadCurrent2_A: f32 = 0;
+  /** Current driving the hysteresis state: the offset-corrected current averaged over hysteresisAveraging_s, A. */
+  private hysteresisCurrent_A: f32 = 0;
+  /** Normalised innovation averaged over the model correlation time (the monitor's statistic). */
+  innovationMean: f32 = 0;
+  /** Times the innovation monitor widened the SOC variance. */
+  socResets: i32 = 0;
 
   // Scratch, allocated once.
   private readonly parameters: EscParameters = new EscParameters();
@@ -144,9 +211,26 @@ export class EkfSocEstimator extends SocEstimator {
   get capacity_Ah(): f32 {
     return this.capacity_As / <f32>3600;
   }
-  /** Replaces the module capacity (e.g. by the SOH estimate); ignored unless positive and finite. */
-  setCapacity_Ah(capacity_Ah: f32): void {
-    if (capacity_Ah > 0 && capacity_Ah < Infinity) this.capacity_As = capacity_Ah * <f32>3600;
+  /**
+   * Replaces the module capacity (e.g. by the SOH estimate) and its variance; ignored unless the
+   * capacity is positive and both are finite. The variance makes the SOC uncertainty grow with
+   * the charge counted (see predict).
+   */
+  setCapacity_Ah(capacity_Ah: f32, variance_Ah2: f32 = 0): void {
+    if (capacity_Ah > 0 && capacity_Ah < Infinity && variance_Ah2 >= 0 && variance_Ah2 < Infinity) {
+      this.capacity_As = capacity_Ah * <f32>3600;
+      this.capacityRelativeVariance = variance_Ah2 / (capacity_Ah * capacity_Ah);
+    }
+  }
+  /**
+   * Scales R0, R1 and R2 of the model (the resistance SOH ratio) with its variance, which adds to
+   * the overpotential's uncertainty; ignored unless the ratio is positive and both are finite.
+   */
+  setResistanceScale(ratio: f32, variance: f32): void {
+    if (ratio > 0 && ratio < Infinity && variance >= 0 && variance < Infinity) {
+      this.resistanceScale = ratio;
+      this.resistanceScaleVariance = variance;
+    }
   }
 
   step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32): i32 {
@@ -177,8 +261,18 @@ export class EkfSocEstimator extends SocEstimator {
     const socPerAmp = eta * dt_s / this.capacity_As;
     const a1 = expNonPositive(-dt_s / p.tau1_s);
     const a2 = expNonPositive(-dt_s / p.tau2_s);
-    const aH = expNonPositive(-Mathf.abs(current * this.model.hysteresisGamma * socPerAmp));
-    const sign: f32 = current > 0 ? <f32>1.0 : current < 0 ? <f32>-1.0 : <f32>0.0;
+    // The hysteresis is driven by |i| and sgn(i), which white noise on a resting current does not
+    // average out: with 0.27 A of noise per sample, h would decay towards 0 at rest while the
+    // cell's stays put. It is driven by the current averaged over hysteresisAveraging_s, with a
+    // deadband of three sigmas of that average's noise.
+    const averaging = t.hysteresisAveraging_s;
+    const weight: f32 = dt_s < averaging ? dt_s / averaging : <f32>1.0;
+    const averaged = this.hysteresisCurrent_A + weight * (current - this.hysteresisCurrent_A);
+    this.hysteresisCurrent_A = averaged;
+    const deadband = <f32>3.0 * t.currentNoise_A * Mathf.sqrt(<f32>0.5 * weight);
+    const driving: f32 = averaged > deadband ? averaged - deadband : averaged < -deadband ? averaged + deadband : <f32>0.0;
+    const aH = expNonPositive(-Mathf.abs(driving * this.model.hysteresisGamma * socPerAmp));
+    const sign: f32 = driving > 0 ? <f32>1.0 : driving < 0 ? <f32>-1.0 : <f32>0.0;
 
     this.socBefore = z;
     this.stepLength_s = dt_s;
@@ -186,6 +280,12 @@ export class EkfSocEstimator extends SocEstimator {
     unchecked(x[EkfState.RC1_CURRENT_A] = a1 * x[EkfState.RC1_CURRENT_A] + (<f32>1.0 - a1) * current);
     unchecked(x[EkfState.RC2_CURRENT_A] = a2 * x[EkfState.RC2_CURRENT_A] + (<f32>1.0 - a2) * current);
     unchecked(x[EkfState.HYSTERESIS] = aH * x[EkfState.HYSTERESIS] - (<f32>1.0 - aH) * sign);
+    // The RC currents the measured current alone implies, never corrected by the voltage: the
+    // overpotential whose uncertainty goes into the measurement variance. The states themselves
+    // cannot be used there, because a large innovation pushed into them would make the filter
+    // distrust the voltage that should correct it.
+    this.loadCurrent1_A = a1 * this.loadCurrent1_A + (<f32>1.0 - a1) * current;
+    this.loadCurrent2_A = a2 * this.loadCurrent2_A + (<f32>1.0 - a2) * current;
 
     // Jacobian A = diag(d) + u e_b^T: the offset b enters every state through i = i_m - b, so
     // u = df/db = -df/di. The dependence of aH on i is not differentiated (|i| and sgn(i) have no
@@ -197,11 +297,13 @@ export class EkfSocEstimator extends SocEstimator {
     unchecked(d[2] = a2);
     unchecked(d[3] = aH);
     unchecked(d[4] = 1);
+    unchecked(d[5] = 1);
     unchecked(u[0] = socPerAmp);
     unchecked(u[1] = a1 - <f32>1.0);
     unchecked(u[2] = a2 - <f32>1.0);
     unchecked(u[3] = 0);
     unchecked(u[4] = 0);
+    unchecked(u[5] = 0);
 
     // P = A P A^T + Q, entry by entry: (A P A^T)ij = di dj Pij + di uj Pib + ui dj Pbj + ui uj Pbb.
     // Current noise (white plus gain error) enters through the input gradient -u, adding
@@ -228,9 +330,16 @@ export class EkfSocEstimator extends SocEstimator {
     const socWalk = t.socRandomWalk_per_sqrt_s;
     const hysteresisWalk = t.hysteresisRandomWalk_per_sqrt_s;
     const biasWalk = t.biasRandomWalk_A_per_sqrt_s;
-    unchecked(P[0] += socWalk * socWalk * dt_s);
+    const voltageWalk = t.voltageErrorRandomWalk_V_per_sqrt_s;
+    // A relative capacity error e makes the counted SOC wrong by e times the charge counted, and
+    // the same e for every step: a correlated error. As a random walk it is spread over
+    // capacityCorrelation_soc of counted SOC (variance e^2 L per unit of counted SOC, exact after
+    // L, slower beyond), so the voltage is listened to more the further the count has run.
+    const counted = Mathf.abs(socPerAmp * current);
+    unchecked(P[0] += socWalk * socWalk * dt_s + this.capacityRelativeVariance * t.capacityCorrelation_soc * counted);
     unchecked(P[3 * N + 3] += hysteresisWalk * hysteresisWalk * dt_s);
     unchecked(P[4 * N + 4] += biasWalk * biasWalk * dt_s);
+    unchecked(P[5 * N + 5] += voltageWalk * voltageWalk * dt_s);
   }
 
   /** Measurement update with the terminal voltage at the end of the step. Part of step(); public for tests. */
@@ -242,29 +351,30 @@ export class EkfSocEstimator extends SocEstimator {
     // The OCV is piecewise linear in SOC, so extrapolating along the segment found in predict()
     // is exact unless the step crossed a grid point (then off by the slope change times the step).
     const ocv = p.ocv_V + p.dOcvdSoc_V * (z - this.socBefore);
-    const h = unchecked(x[EkfState.HYSTERESIS]);
-    const predicted = ocv + p.hysteresis_V * h - p.r1_Ohm * unchecked(x[EkfState.RC1_CURRENT_A])
-      - p.r2_Ohm * unchecked(x[EkfState.RC2_CURRENT_A]) - p.r0_Ohm * current;
+    const scale = this.resistanceScale;
+    const r0 = p.r0_Ohm * scale;
+    const r1 = p.r1_Ohm * scale;
+    const r2 = p.r2_Ohm * scale;
+    const overpotential = r0 * current + r1 * unchecked(x[EkfState.RC1_CURRENT_A]) + r2 * unchecked(x[EkfState.RC2_CURRENT_A]);
+    const predicted = ocv + p.hysteresis_V * unchecked(x[EkfState.HYSTERESIS]) - overpotential + unchecked(x[EkfState.VOLTAGE_ERROR_V]);
 
+    const slope = this.ocvSlope(z, temperature_C, p.dOcvdSoc_V);
     const c = this.c;
-    unchecked(c[0] = p.dOcvdSoc_V);
-    unchecked(c[1] = -p.r1_Ohm);
-    unchecked(c[2] = -p.r2_Ohm);
+    unchecked(c[0] = slope);
+    unchecked(c[1] = -r1);
+    unchecked(c[2] = -r2);
     unchecked(c[3] = p.hysteresis_V);
-    unchecked(c[4] = p.r0_Ohm);
+    unchecked(c[4] = r0);
+    unchecked(c[5] = 1);
 
-    const r = this.measurementVariance(p.dOcvdSoc_V, this.stepLength_s);
+    const expectedOverpotential = r0 * current + r1 * this.loadCurrent1_A + r2 * this.loadCurrent2_A;
+    const r = this.measurementVariance(expectedOverpotential, slope, this.stepLength_s);
     const P = this.P;
     const pc = this.pc;
-    let cpc: f32 = 0;
-    for (let i = 0; i < N; i++) {
-      let sum: f32 = 0;
-      for (let j = 0; j < N; j++) sum += unchecked(P[i * N + j]) * unchecked(c[j]);
-      unchecked(pc[i] = sum);
-      cpc += unchecked(c[i]) * sum;
-    }
-    const s = cpc + r;
     const innovation = voltage_V - predicted;
+    let cpc = this.projectCovariance();
+    if (this.monitorInnovation(innovation, cpc + r, slope)) cpc = this.projectCovariance();
+    const s = cpc + r;
     this.innovation_V = innovation;
     this.innovationVariance_V2 = s;
     const k = this.k;
@@ -293,57 +403,151 @@ export class EkfSocEstimator extends SocEstimator {
   }
 
   /**
-   * Measurement variance, adapted to the OCV slope s = dOCV/dSOC (the LFP strategy,
-   * docs/estimation.md): R = sigma_v^2 g with
-   *   g = 1 + (tau_flat / dt) ((s_flat / s)^2 - 1)   where |s| < s_flat,   g = 1 elsewhere.
-   * Where the curve is flat a few millivolts of OCV or hysteresis model error mean many percent of
-   * SOC, and that error is not white: it persists for minutes. (s_flat / s)^2 discounts the
-   * voltage by how much flatter than s_flat the curve is, and tau_flat / dt turns "one look per
-   * tau_flat" into a per-sample variance, so the information taken per second does not grow with
-   * the tick rate. g is continuous (1 at s_flat) and capped at maxNoiseInflation. On the plateau
-   * the filter therefore coulomb-counts with its offset state; near the steep ends it corrects.
+   * dOCV/dSOC for the measurement Jacobian: the chord of the OCV curve over +-sqrt(3) SOC sigmas
+   * (a central divided difference, the DD1 filter of M. Norgaard, N. K. Poulsen, O. Ravn, "New
+   * developments in state estimation for nonlinear systems", Automatica 36 (2000) 1627-1638;
+   * sqrt(3) is their step for a Gaussian prior and the sigma-point spread of Plett's SPKF),
+   * limited to the segment holding the SOC and one segment either side. While the SOC is
+   * uncertain the filter then sees the average slope of the curve around it rather than the slope
+   * of the one segment its estimate sits on: an estimate that strays onto a steep segment next to
+   * a plateau (NMC811 near 85 %, the steps of an LFP curve) no longer makes it sure of a SOC it
+   * has not seen. Wider ranges are not used: a wide prior on an LFP plateau would reach the
+   * steep ends and claim their slope. Once the SOC is known to a fraction of a segment this is
+   * the segment's slope.
    */
-  measurementVariance(dOcvdSoc_V: f32, dt_s: f32): f32 {
-    const t = this.tuning;
-    const base = t.voltageNoise_V * t.voltageNoise_V;
-    const slope = Mathf.abs(dOcvdSoc_V);
-    if (slope >= t.flatSlope_V) return base;
-    const ratio = t.flatSlope_V / slope;
-    const looks: f32 = dt_s > 0 && dt_s < t.flatCorrelationTime_s ? t.flatCorrelationTime_s / dt_s : <f32>1.0;
-    const inflation = <f32>1.0 + looks * (ratio * ratio - <f32>1.0);
-    // Also catches slope == 0 (ratio infinite) and NaN.
-    return inflation < t.maxNoiseInflation ? base * inflation : base * t.maxNoiseInflation;
+  private ocvSlope(soc: f32, temperature_C: f32, segmentSlope: f32): f32 {
+    const model = this.model;
+    const axis = model.socAxis;
+    const points = model.socPoints;
+    let k = 0;
+    while (k + 2 < points && unchecked(axis[k + 1]) <= soc) k++;
+    const first = unchecked(axis[k > 0 ? k - 1 : 0]);
+    const last = unchecked(axis[k + 2 < points ? k + 2 : points - 1]);
+    const half = <f32>1.7320508 * Mathf.sqrt(unchecked(this.P[0]));
+    let low = soc - half;
+    let high = soc + half;
+    if (low < first) low = first;
+    if (high > last) high = last;
+    if (!(high - low > <f32>1.0e-3)) return segmentSlope;
+    return (model.ocv_V(high, temperature_C) - model.ocv_V(low, temperature_C)) / (high - low);
   }
 
   /**
-   * Cold start after a rest (RC currents relaxed): z = OCV^-1(v) with h = 0 assumed. The unknown
-   * hysteresis (uniform on [-1, 1], variance 1/3) moves the rest voltage by M h, hence the SOC by
-   * -M/slope h: the SOC variance is (M/slope)^2 / 3 + (sigma_v/slope)^2, correlated with h by
-   * -M/slope / 3. The current offset keeps what the filter had learned.
+   * Measurement variance. Three parts:
+   *  - white sample noise, sigma_v^2;
+   *  - model errors that last tau_m (RC relaxation shapes, interpolation between table points)
+   *    and the uncertainty of the model's overpotential R0 i + R1 iR1 + R2 iR2 (a relative
+   *    resistance error e, tuning plus the resistance scale's own variance, makes the prediction
+   *    wrong by e times the overpotential for as long as the load lasts). Counted at every sample
+   *    such an error would be taken tau_m / dt times, so its variance is multiplied by that number:
+   *    one independent look per tau_m, whatever the tick rate. Near rest the overpotential
+   *    vanishes and the voltage is trusted; under heavy load the filter relies on the charge count;
+   *  - where the OCV is flatter than s_flat (an LFP plateau), the whole is multiplied by
+   *    g = 1 + (tau_flat / dt) ((s_flat / s)^2 - 1): the one-state hysteresis and a 24-point table
+   *    place a plateau's few millivolts to a few percent of SOC at best, and the piecewise-linear
+   *    slope there changes from segment to segment, so the linearised filter would read features
+   *    into it that are not there. The voltage is then worth one look per tau_flat, discounted by
+   *    how much flatter than s_flat the curve is; the filter coulomb-counts across the plateau
+   *    with its offset state and corrects where the curve is steep. g is 1 at s_flat (continuous).
+   */
+  measurementVariance(overpotential_V: f32, slope_V: f32, dt_s: f32): f32 {
+    const t = this.tuning;
+    const scale = this.resistanceScale;
+    const relative = t.resistanceError * t.resistanceError + this.resistanceScaleVariance / (scale * scale);
+    const looks: f32 = dt_s > 0 && dt_s < t.modelCorrelationTime_s ? t.modelCorrelationTime_s / dt_s : <f32>1.0;
+    const variance = t.voltageNoise_V * t.voltageNoise_V + looks * (t.modelError_V * t.modelError_V + relative * overpotential_V * overpotential_V);
+    const slope = Mathf.abs(slope_V);
+    if (slope >= t.flatSlope_V) return variance;
+    const ratio = t.flatSlope_V / slope;
+    const flatLooks: f32 = dt_s > 0 && dt_s < t.flatCorrelationTime_s ? t.flatCorrelationTime_s / dt_s : <f32>1.0;
+    const inflation = <f32>1.0 + flatLooks * (ratio * ratio - <f32>1.0);
+    // Also catches slope == 0 (ratio infinite) and NaN.
+    return inflation < MAX_NOISE_INFLATION ? variance * inflation : variance * MAX_NOISE_INFLATION;
+  }
+
+  /** PC (into pc) and C P C^T for the measurement row in c. */
+  private projectCovariance(): f32 {
+    const P = this.P;
+    const c = this.c;
+    const pc = this.pc;
+    let cpc: f32 = 0;
+    for (let i = 0; i < N; i++) {
+      let sum: f32 = 0;
+      for (let j = 0; j < N; j++) sum += unchecked(P[i * N + j]) * unchecked(c[j]);
+      unchecked(pc[i] = sum);
+      cpc += unchecked(c[i]) * sum;
+    }
+    return cpc;
+  }
+
+  /**
+   * Innovation monitor, before the gain is computed (a normalised-innovation consistency test,
+   * Y. Bar-Shalom, X. R. Li, T. Kirubarajan, "Estimation with Applications to Tracking and
+   * Navigation", Wiley 2001, 5.4): the innovation over its predicted sigma, at this sample and
+   * averaged over the model correlation time. Normal model errors keep both small (the predicted
+   * variance already counts correlated errors as such). A SOC that is wrong by far more than the filter
+   * believes (a wrong persisted state, charge moved while the node was off) shows as one sample
+   * beyond innovationJumpGate or an average beyond innovationGate. The SOC variance then grows by
+   * the square of the SOC miss the innovation implies, so that this update moves the SOC, the
+   * state that can be that wrong, rather than the sensor offsets, which cannot. Returns true when
+   * it widened the variance.
+   */
+  private monitorInnovation(innovation: f32, variance: f32, slope: f32): bool {
+    const t = this.tuning;
+    const window = t.modelCorrelationTime_s;
+    const dt = this.stepLength_s;
+    const weight: f32 = dt < window ? dt / window : <f32>1.0;
+    const normalised = innovation / Mathf.sqrt(variance);
+    const mean = this.innovationMean + weight * (normalised - this.innovationMean);
+    this.innovationMean = mean;
+    // The variance counts a correlated error tau_m / dt times per sample; over tau_m it is one
+    // look, so the mean over tau_m is judged against sqrt(dt / tau_m) of the sample sigma.
+    const looks: f32 = dt < window ? window / dt : <f32>1.0;
+    if (!(Mathf.abs(mean) * Mathf.sqrt(looks) > t.innovationGate || Mathf.abs(normalised) > t.innovationJumpGate)) return false;
+    const miss = innovation / slope;
+    unchecked(this.P[0] += miss * miss);
+    this.innovationMean = 0;
+    this.socResets++;
+    return true;
+  }
+
+
+  /**
+   * Cold start after a rest (RC currents relaxed): z = OCV^-1(v - d) with h = 0 assumed. The
+   * unknown hysteresis (uniform on [-1, 1], variance 1/3) and the voltage error d move the SOC by
+   * -(M h + d) / slope: the SOC variance is (M/slope)^2 / 3 + (Pdd + sigma_v^2) / slope^2,
+   * correlated with h by -M/slope / 3 and with d by -Pdd / slope. The offsets keep what the filter
+   * had learned.
    */
   resetFromOcv(voltage_V: f32, temperature_C: f32): bool {
     if (!this.model.loaded || !(temperature_C >= this.limits.minTemperature_C && temperature_C <= this.limits.maxTemperature_C)) return false;
     const margin = this.limits.voltageMargin_V;
     if (!(voltage_V >= this.model.minVoltage_V - margin && voltage_V <= this.model.maxVoltage_V + margin)) return false;
-    const soc = this.model.socFromOcv(voltage_V, temperature_C);
+    const voltageError = unchecked(this.x[EkfState.VOLTAGE_ERROR_V]);
+    const voltageErrorVariance = unchecked(this.P[N * N - 1]);
+    const soc = this.model.socFromOcv(voltage_V - voltageError, temperature_C);
     this.model.evaluate(soc, temperature_C, this.parameters);
     const p = this.parameters;
     const slope = Mathf.max(Mathf.abs(p.dOcvdSoc_V), <f32>1.0e-3);
     const socPerHysteresis = -p.hysteresis_V / slope;
-    const noise = this.tuning.voltageNoise_V / slope;
-    let socVariance = socPerHysteresis * socPerHysteresis * HYSTERESIS_VARIANCE_UNKNOWN + noise * noise;
-    let correlation = socPerHysteresis * HYSTERESIS_VARIANCE_UNKNOWN;
+    const noise = this.tuning.voltageNoise_V;
+    let socVariance = socPerHysteresis * socPerHysteresis * HYSTERESIS_VARIANCE_UNKNOWN + (voltageErrorVariance + noise * noise) / (slope * slope);
+    let hysteresisCorrelation = socPerHysteresis * HYSTERESIS_VARIANCE_UNKNOWN;
+    let voltageCorrelation = -voltageErrorVariance / slope;
     if (socVariance > SOC_VARIANCE_UNKNOWN) {
       // Flat curve: the rest voltage says little. Scale the SOC row to "unknown", keeping the shape.
-      const scale = Mathf.sqrt(SOC_VARIANCE_UNKNOWN / socVariance);
+      const shrink = Mathf.sqrt(SOC_VARIANCE_UNKNOWN / socVariance);
       socVariance = SOC_VARIANCE_UNKNOWN;
-      correlation *= scale;
+      hysteresisCorrelation *= shrink;
+      voltageCorrelation *= shrink;
     }
     const bias = unchecked(this.x[EkfState.CURRENT_BIAS_A]);
-    const biasVariance = unchecked(this.P[N * N - 1]);
+    const biasVariance = unchecked(this.P[EkfState.CURRENT_BIAS_A * N + EkfState.CURRENT_BIAS_A]);
     this.initialise(soc, socVariance, 0, HYSTERESIS_VARIANCE_UNKNOWN, bias, biasVariance);
-    unchecked(this.P[EkfState.HYSTERESIS] = correlation);
-    unchecked(this.P[EkfState.HYSTERESIS * N] = correlation);
+    unchecked(this.x[EkfState.VOLTAGE_ERROR_V] = voltageError);
+    unchecked(this.P[N * N - 1] = voltageErrorVariance);
+    this.setCovariance(EkfState.SOC, EkfState.HYSTERESIS, hysteresisCorrelation);
+    this.setCovariance(EkfState.SOC, EkfState.VOLTAGE_ERROR_V, voltageCorrelation);
     this.guardCovariance();
     return true;
   }
@@ -352,7 +556,8 @@ export class EkfSocEstimator extends SocEstimator {
    * Warm start from persisted values after offTime_s without power (NaN or negative: unknown).
    * SOC drops by the expected self-discharge and its variance grows by its square
    * (powerOffSocLoss); the offset variance grows by its random walk over the off time, up to its
-   * prior; RC currents restart at zero (relaxed).
+   * prior; RC currents restart at zero (relaxed); the voltage error, not persisted, restarts from
+   * its prior.
    */
   restore(soc: f32, socVariance: f32, hysteresis: f32, bias_A: f32, biasVariance_A2: f32, offTime_s: f32): void {
     const loss = powerOffSocLoss(this.model, offTime_s);
@@ -362,7 +567,7 @@ export class EkfSocEstimator extends SocEstimator {
     variance += powerOffSocVariance(this.model, offTime_s);
     const validHysteresis: f32 = hysteresis >= -1 && hysteresis <= 1 ? hysteresis : <f32>0.0;
     const biasPrior = t.initialBiasSigma_A * t.initialBiasSigma_A;
-    const validBias: f32 = Mathf.abs(bias_A) <= t.initialBiasSigma_A * <f32>3.0 ? bias_A : <f32>0.0;
+    const validBias: f32 = Mathf.abs(bias_A) <= t.biasLimit_A ? bias_A : <f32>0.0;
     let biasVariance: f32 = biasVariance_A2 >= 0 && biasVariance_A2 < Infinity ? biasVariance_A2 : biasPrior;
     biasVariance += offTime_s >= 0 ? t.biasRandomWalk_A_per_sqrt_s * t.biasRandomWalk_A_per_sqrt_s * offTime_s : biasPrior;
     this.initialise(validSoc - loss, variance, validHysteresis, HYSTERESIS_VARIANCE_RESTORED, validBias, biasVariance);
@@ -370,13 +575,13 @@ export class EkfSocEstimator extends SocEstimator {
     this.guardCovariance();
   }
 
-  /** State element (EkfState index); NaN outside 0..4. */
+  /** State element (EkfState index); NaN outside 0..5. */
   state(index: i32): f32 {
     if (index < 0 || index >= N) return NaN;
     return unchecked(this.x[index]);
   }
 
-  /** Covariance element; NaN outside 0..4. */
+  /** Covariance element; NaN outside 0..5. */
   covariance(row: i32, column: i32): f32 {
     if (row < 0 || row >= N || column < 0 || column >= N) return NaN;
     return unchecked(this.P[row * N + column]);
@@ -401,25 +606,40 @@ export class EkfSocEstimator extends SocEstimator {
     const P = this.P;
     for (let i = 0; i < N * N; i++) unchecked(P[i] = 0);
     const rc = this.tuning.initialRcCurrentSigma_A;
+    const voltageError = this.tuning.voltageErrorSigma_V;
     unchecked(x[EkfState.SOC] = soc);
     unchecked(x[EkfState.RC1_CURRENT_A] = 0);
     unchecked(x[EkfState.RC2_CURRENT_A] = 0);
     unchecked(x[EkfState.HYSTERESIS] = hysteresis);
     unchecked(x[EkfState.CURRENT_BIAS_A] = bias_A);
+    unchecked(x[EkfState.VOLTAGE_ERROR_V] = 0);
     unchecked(P[0] = socVariance);
     unchecked(P[1 * N + 1] = rc * rc);
     unchecked(P[2 * N + 2] = rc * rc);
     unchecked(P[3 * N + 3] = hysteresisVariance);
     unchecked(P[4 * N + 4] = biasVariance_A2);
+    unchecked(P[5 * N + 5] = voltageError * voltageError);
+    this.innovationMean = 0;
+    this.loadCurrent1_A = 0;
+    this.loadCurrent2_A = 0;
   }
 
-  /** SOC in [0, 1] and hysteresis in [-1, 1], as in Plett's implementation. */
+  /**
+   * SOC in [0, 1] and hysteresis in [-1, 1], as in Plett's implementation; the offsets within
+   * what the sensors can physically have (biasLimit_A; three prior sigmas of the voltage error).
+   */
   private clampState(): void {
     const x = this.x;
     const z = unchecked(x[EkfState.SOC]);
     unchecked(x[EkfState.SOC] = z < 0 ? 0 : z > 1 ? 1 : z);
     const h = unchecked(x[EkfState.HYSTERESIS]);
     unchecked(x[EkfState.HYSTERESIS] = h < -1 ? -1 : h > 1 ? 1 : h);
+    const biasLimit = this.tuning.biasLimit_A;
+    const bias = unchecked(x[EkfState.CURRENT_BIAS_A]);
+    unchecked(x[EkfState.CURRENT_BIAS_A] = bias < -biasLimit ? -biasLimit : bias > biasLimit ? biasLimit : bias);
+    const voltageLimit = <f32>3.0 * this.tuning.voltageErrorSigma_V;
+    const voltageError = unchecked(x[EkfState.VOLTAGE_ERROR_V]);
+    unchecked(x[EkfState.VOLTAGE_ERROR_V] = voltageError < -voltageLimit ? -voltageLimit : voltageError > voltageLimit ? voltageLimit : voltageError);
   }
 
   /**
@@ -428,8 +648,8 @@ export class EkfSocEstimator extends SocEstimator {
    */
   private guardCovariance(): void {
     const P = this.P;
+    const t = this.tuning;
     const maxCurrent = this.limits.maxCurrent_A;
-    const biasCeiling = this.tuning.initialBiasSigma_A * this.tuning.initialBiasSigma_A;
     for (let i = 0; i < N; i++) {
       let floor: f32;
       let ceiling: f32;
@@ -441,11 +661,15 @@ export class EkfSocEstimator extends SocEstimator {
         ceiling = HYSTERESIS_VARIANCE_CEILING;
       } else if (i == EkfState.CURRENT_BIAS_A) {
         floor = BIAS_VARIANCE_FLOOR_A2;
-        ceiling = biasCeiling > BIAS_VARIANCE_FLOOR_A2 ? biasCeiling : BIAS_VARIANCE_FLOOR_A2;
+        ceiling = t.initialBiasSigma_A * t.initialBiasSigma_A;
+      } else if (i == EkfState.VOLTAGE_ERROR_V) {
+        floor = VOLTAGE_ERROR_VARIANCE_FLOOR_V2;
+        ceiling = t.voltageErrorSigma_V * t.voltageErrorSigma_V;
       } else {
         floor = RC_VARIANCE_FLOOR_A2;
         ceiling = maxCurrent * maxCurrent;
       }
+      if (ceiling < floor) ceiling = floor;
       const pii = unchecked(P[i * N + i]);
       if (!(pii >= floor)) {
         // Also repairs a NaN diagonal.

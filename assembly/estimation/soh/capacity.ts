@@ -25,6 +25,8 @@ const RATIO_MIN: f32 = 0.2;
 const RATIO_MAX: f32 = 2.0;
 /** Scan intervals over the range; the quartic has at most 4 roots, so 64 separates them at any realistic spread. */
 const SCAN_INTERVALS: i32 = 64;
+/** Averaging time of the current for the rest decision of the pair builder, s. */
+const REST_AVERAGING_s: f32 = 10;
 /** Bisection steps: 2^-30 of one scan interval is below f32 resolution. */
 const BISECTION_STEPS: i32 = 30;
 
@@ -207,7 +209,10 @@ export class CapacityEstimator {
  * Builds AWTLS pairs from a running module: remembers the SOC at the start of an interval,
  * accumulates the charge that went in (with the coulombic efficiency on charge, and the current
  * noise as its variance) and hands the pair to a CapacityEstimator once the SOC has moved by at
- * least minDeltaSoc (small moves carry little information about Q, Plett 2011).
+ * least minDeltaSoc (small moves carry little information about Q, Plett 2011), or by at least
+ * half that when the module has rested for restDuration_s: at rest the overpotential has relaxed
+ * and the SOC filter reads the OCV with the least uncertainty it will get, so a pair ends there
+ * (a module that cycles between two SOCs, parked at each end, gives one pair per half cycle).
  */
 export class CapacityPairBuilder {
   readonly model: CellModel;
@@ -217,11 +222,21 @@ export class CapacityPairBuilder {
   private startSocVariance: f32 = 0;
   private charge_Ah: f32 = 0;
   private chargeVariance_Ah2: f32 = 0;
+  /** Duration of the interval so far, s (the offset's uncertainty integrates over it). */
+  private elapsed_s: f32 = 0;
+  /** Time since |current| last exceeded restCRate of the module capacity, s. */
+  private rest_s: f32 = 0;
+  private averageCurrent_A: f32 = 0;
+  /** |current| below this C-rate counts as rest: C/50, as the coulomb-counting baseline. */
+  readonly restCRate: f32 = 0.02;
+  /** Rest that ends a pair, s: 5 min is several of the slow RC time constant (tau2 of 40-60 s in the shipped sets). */
+  readonly restDuration_s: f32;
 
-  constructor(model: CellModel, minDeltaSoc: f32 = 0.2, currentNoise_A: f32 = 0.05) {
+  constructor(model: CellModel, minDeltaSoc: f32 = 0.4, currentNoise_A: f32 = 0.05, restDuration_s: f32 = 300) {
     this.model = model;
     this.minDeltaSoc = minDeltaSoc;
     this.currentNoise_A = currentNoise_A;
+    this.restDuration_s = restDuration_s;
   }
 
   get started(): bool {
@@ -234,6 +249,7 @@ export class CapacityPairBuilder {
     this.startSocVariance = socVariance;
     this.charge_Ah = 0;
     this.chargeVariance_Ah2 = 0;
+    this.elapsed_s = 0;
   }
 
   /** Adds one step of (offset-corrected) current, positive = discharge. Invalid values abandon the interval. */
@@ -247,22 +263,34 @@ export class CapacityPairBuilder {
     this.charge_Ah -= eta * current_A * hours;
     const noise = this.currentNoise_A * hours;
     this.chargeVariance_Ah2 += noise * noise;
+    this.elapsed_s += dt_s;
+    // Rest is judged on the current averaged over about 10 s: one sample of the reference node's
+    // current channel has a noise of 0.27 A, more than C/50 of a small module.
+    const weight = dt_s < REST_AVERAGING_s ? dt_s / REST_AVERAGING_s : <f32>1.0;
+    this.averageCurrent_A += weight * (current_A - this.averageCurrent_A);
+    this.rest_s = Mathf.abs(this.averageCurrent_A) <= this.restCRate * this.model.moduleCapacity_Ah() ? this.rest_s + dt_s : <f32>0.0;
   }
 
   /**
    * When the SOC has moved far enough from the start, gives the pair to estimator, starts the next
    * interval here and returns true.
    */
-  offer(soc: f32, socVariance: f32, estimator: CapacityEstimator): bool {
+  offer(soc: f32, socVariance: f32, estimator: CapacityEstimator, offsetVariance_A2: f32 = 0): bool {
     if (!this.started) {
       this.start(soc, socVariance);
       return false;
     }
     const deltaSoc = soc - this.startSoc;
-    if (!(Mathf.abs(deltaSoc) >= this.minDeltaSoc)) return false;
+    const resting = this.rest_s >= this.restDuration_s;
+    const needed: f32 = resting ? <f32>0.25 * this.minDeltaSoc : this.minDeltaSoc;
+    if (!(Mathf.abs(deltaSoc) >= needed)) return false;
     // A floor on the charge variance keeps the pre-scaling finite with a noiseless sensor model (1 mAs).
     const floor: f32 = <f32>(0.001 / 3600.0) * <f32>(0.001 / 3600.0);
-    const chargeVariance = this.chargeVariance_Ah2 > floor ? this.chargeVariance_Ah2 : floor;
+    // The current offset's remaining uncertainty acts on the whole interval at once.
+    const hours = this.elapsed_s / <f32>3600;
+    const offsetCharge = offsetVariance_A2 >= 0 ? offsetVariance_A2 * hours * hours : <f32>0.0;
+    const counted = this.chargeVariance_Ah2 + offsetCharge;
+    const chargeVariance = counted > floor ? counted : floor;
     const accepted = estimator.update(deltaSoc, this.startSocVariance + socVariance, this.charge_Ah, chargeVariance);
     this.start(soc, socVariance);
     return accepted;

@@ -156,6 +156,30 @@ describe("capacity AWTLS", () => {
   });
 });
 
+describe("capacity pairs", () => {
+  it("end at a rest after a smaller move, and carry the offset's uncertainty over the interval", () => {
+    const estimator = new CapacityEstimator(1, 0.05);
+    // Defaults: 0.4 of SOC while moving, a quarter of that after 300 s of rest.
+    const builder = new CapacityPairBuilder(hand);
+    let soc: f32 = 0.9;
+    builder.offer(soc, 1.0e-4, estimator, 0.01);
+    let closedAt = -1;
+    for (let t = 0; t < 2000; t++) {
+      const current: f32 = t < 540 ? <f32>1.0 : <f32>0.0;
+      soc -= current / <f32>3600;
+      builder.accumulate(current, 1);
+      if (builder.offer(soc, 1.0e-4, estimator, 0.01) && closedAt < 0) closedAt = t;
+    }
+    // 0.15 of SOC is below 0.4: the pair closes once the current averaged over 10 s has fallen
+    // below C/50 (about 40 s) and stayed there for 300 s.
+    expect(closedAt).toBeGreaterThanOrEqual(840);
+    expect(closedAt).toBeLessThan(900);
+    expect(estimator.updates).toBe(1);
+    // The pair's charge variance includes (0.1 A x 0.24 h)^2: with a 5 % prior the estimate barely moves from 1 Ah.
+    expect(estimator.capacity_Ah).toBeCloseTo(1.0, 2);
+  });
+});
+
 describe("SOH estimators", () => {
   it("do not allocate per step, AWTLS solves included", () => {
     const rls = new ResistanceEstimator(hand);

@@ -30,7 +30,8 @@ test("a power cut at any flash operation of a state write loses at most that wri
   // How many flash programs/erases one periodic write takes: count on an undisturbed node.
   const probe = pack();
   const probeNode = probe.nodes[0]!;
-  runUntilWrite(probe, probeNode);
+  runUntilWrite(probe, probeNode); // the lifecycle record, written when the node joins the pack
+  runUntilWrite(probe, probeNode); // the first state write
   const before = probeNode.flash.programs + probeNode.flash.erases;
   runUntilWrite(probe, probeNode);
   const perWrite = probeNode.flash.programs + probeNode.flash.erases - before;
@@ -41,6 +42,7 @@ test("a power cut at any flash operation of a state write loses at most that wri
     for (const fraction of [0, 0.5, 1]) {
       const sim = pack();
       const node = sim.nodes[0]!;
+      runUntilWrite(sim, node); // the lifecycle record (pack joined)
       const committed = runUntilWrite(sim, node); // first state write done: the node's SOC then
       node.flash.cutPowerDuring(k, fraction);
       const attempted = runUntilWrite(sim, node); // the next write, cut at operation k

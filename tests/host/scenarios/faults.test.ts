@@ -51,6 +51,7 @@ test("a bad fault event is refused before the run, naming it", () => {
 test("a balancing switch stuck closed bleeds its module", () => {
   const sim = new Simulation(validateScenario({
     ...base,
+    balancing: "none",
     load: [{ type: "rest", duration_s: 600 }],
     faults: [{ at_s: 0, target: "node:3", kind: "balancing-stuck", params: { state: "closed" } }],
   }, "f"));
