@@ -148,17 +148,21 @@ export interface AdcOptions {
   converter?: Partial<AdcConverterModel>;
 }
 
+/** One channel's front end: the board's description, its thermistor or shunt model, and the plant quantity it samples. */
+class ChannelFrontEnd {
+  source: (() => number) | null = null;
+  constructor(readonly input: ChannelInput, readonly ntc: NtcThermistor | null, readonly sensor: CurrentSensor | null) {}
+}
+
 export class AdcPeripheral implements Peripheral {
   readonly group = "adc";
   readonly bits: number;
   readonly reference_mV: number;
   readonly fullScale: number;
-  // Indexed by logical channel number (a small integer): arrays, read on every conversion.
-  private readonly inputs: (ChannelInput | undefined)[] = [];
-  private readonly sources: ((() => number) | undefined)[] = [];
+  // Indexed by logical channel number (a small integer): arrays, read on every conversion. A
+  // channel with a front end has one record holding everything a conversion needs.
+  private readonly channels: (ChannelFrontEnd | undefined)[] = [];
   private readonly faults: (AdcChannelFaults | undefined)[] = [];
-  private readonly thermistors: (NtcThermistor | undefined)[] = [];
-  private readonly currentSensors: (CurrentSensor | undefined)[] = [];
   private readonly channelByName: Map<string, number>;
   conversions = 0;
   /** The converter's error model (knobs); ideal unless the options or a part say otherwise. */
@@ -178,9 +182,11 @@ export class AdcPeripheral implements Peripheral {
     for (const [name, input] of Object.entries(board.adc.channels)) {
       if (input === undefined) continue;
       const channel = this.channelNumber(name);
-      this.inputs[channel] = input;
-      if (input.input === "ntc") this.thermistors[channel] = new NtcThermistor(input);
-      if (input.input === "shunt") this.currentSensors[channel] = new CurrentSensor(input, gaussian, () => this.temperature_C());
+      this.channels[channel] = new ChannelFrontEnd(
+        input,
+        input.input === "ntc" ? new NtcThermistor(input) : null,
+        input.input === "shunt" ? new CurrentSensor(input, gaussian, () => this.temperature_C()) : null,
+      );
     }
   }
 
@@ -192,9 +198,9 @@ export class AdcPeripheral implements Peripheral {
 
   /** Connects a logical channel to the physical quantity it measures (V, A or degC). */
   connect(name: string, source: () => number): void {
-    const channel = this.channelNumber(name);
-    if (this.inputs[channel] === undefined) throw new Error(`the board has no front end for ADC channel ${name}`);
-    this.sources[channel] = source;
+    const frontEnd = this.channels[this.channelNumber(name)];
+    if (frontEnd === undefined) throw new Error(`the board has no front end for ADC channel ${name}`);
+    frontEnd.source = source;
   }
 
   /** Fault-injection knobs of one channel. */
@@ -210,14 +216,14 @@ export class AdcPeripheral implements Peripheral {
 
   /** The thermistor model of an NTC channel (tolerance and open/short knobs). */
   thermistor(name: string): NtcThermistor {
-    const t = this.thermistors[this.channelNumber(name)];
+    const t = this.channels[this.channelNumber(name)]?.ntc ?? undefined;
     if (t === undefined) throw new Error(`ADC channel ${name} has no NTC front end on this board`);
     return t;
   }
 
   /** The shunt amplifier model of a current channel (offset, gain, drift, noise knobs). */
   currentSensor(name: string): CurrentSensor {
-    const s = this.currentSensors[this.channelNumber(name)];
+    const s = this.channels[this.channelNumber(name)]?.sensor ?? undefined;
     if (s === undefined) throw new Error(`ADC channel ${name} has no shunt front end on this board`);
     return s;
   }
@@ -287,30 +293,33 @@ export class AdcPeripheral implements Peripheral {
 
   /** ADC pin voltage (mV) of a channel for a physical value, through its front-end model. */
   input_mV(channel: number, value: number): number {
-    const input = this.inputs[channel];
-    if (input === undefined) throw new Error(`no front end for ADC channel ${channel}`);
-    const ntc = this.thermistors[channel];
+    const frontEnd = this.channels[channel];
+    if (frontEnd === undefined) throw new Error(`no front end for ADC channel ${channel}`);
+    return this.frontEndOutput_mV(frontEnd, value);
+  }
+
+  private frontEndOutput_mV(frontEnd: ChannelFrontEnd, value: number): number {
     // The pull-up hangs from the ADC reference, so a thermistor channel is ratiometric.
-    if (ntc !== undefined) return ntc.input_mV(value, this.actualReference_mV());
-    const sensor = this.currentSensors[channel];
-    if (sensor !== undefined) return sensor.output_mV(value);
-    return frontEndInput_mV(input, value, this.reference_mV);
+    if (frontEnd.ntc !== null) return frontEnd.ntc.input_mV(value, this.actualReference_mV());
+    if (frontEnd.sensor !== null) return frontEnd.sensor.output_mV(value);
+    return frontEndInput_mV(frontEnd.input, value, this.reference_mV);
   }
 
   read(channel: number): number {
     const f = this.faults[channel];
     if (f?.errorCode != null) return f.errorCode;
-    const source = this.sources[channel];
-    if (this.inputs[channel] === undefined || source === undefined) return -1;
+    const frontEnd = this.channels[channel];
+    if (frontEnd === undefined) return -1;
+    const source = frontEnd.source;
+    if (source === null) return -1;
     this.conversions++;
     this.busy.add(this.converter.conversionTime_us);
-    return this.convert(channel, this.input_mV(channel, source()));
+    return this.convert(channel, this.frontEndOutput_mV(frontEnd, source()));
   }
 
   /** Size of one code step in physical units for a channel at a given value (for test tolerances). */
   stepSize(name: string, atValue: number): number {
-    const channel = this.channelNumber(name);
-    const input = this.inputs[channel];
+    const input = this.channels[this.channelNumber(name)]?.input;
     if (input === undefined) throw new Error(`no front end for ${name}`);
     const lsb_mV = this.reference_mV / this.fullScale;
     const h = 1e-3;

@@ -181,7 +181,7 @@ export class CanBus {
   /** Frame length model: Davis et al. worst case (default) or the exact stuff bits of each frame. */
   stuffing: StuffingModel = "worst-case";
   private readonly faultCounts = new WeakMap<FrameFault, number>();
-  private readonly readyPorts: BusPort[] = [];
+  private readonly readyPorts = new PortList();
   private arbitrationWinner: BusPort | null = null;
   private readonly receiversById = new Map<number, BusPort[]>();
   /** @internal counts invalidateReceivers() calls: a list remembered under an older count is stale. */
@@ -206,8 +206,8 @@ export class CanBus {
   private readonly waiting = new PortHeap(true);
   private fastValid = false;
   /** Ports whose queue head or suspend time changed since the heaps last saw them. */
-  private readonly changedPorts: BusPort[] = [];
-  private readonly leaving: BusPort[] = [];
+  private readonly changedPorts = new PortList();
+  private readonly leaving = new PortList();
 
   /**
    * random: the run's seeded generator, needed only by probabilistic fault knobs. extendedIds:
@@ -278,7 +278,7 @@ export class CanBus {
     let idAtFirst = Infinity;
     const ready = this.readyPorts;
     for (let i = 0; i < ready.length; ) {
-      const port = ready[i]!;
+      const port = ready.items[i]!;
       const candidate = port.candidate();
       if (candidate === null) {
         if (!port.mayTransmit()) {
@@ -328,12 +328,12 @@ export class CanBus {
   /** Swap-removes readyPorts[i] (the last port takes its place, as the scan has always done). */
   private removeReady(i: number): void {
     const ready = this.readyPorts;
-    const port = ready[i]!;
-    const last = ready.pop()!;
+    const port = ready.items[i]!;
+    const last = ready.pop();
     port.inReady = false;
     port.readyIndex = -1;
     if (last !== port) {
-      ready[i] = last;
+      ready.items[i] = last;
       last.readyIndex = i;
       if (this.fastValid) this.heapOf(last)?.moved(last);
     }
@@ -358,7 +358,11 @@ export class CanBus {
     const arrived = this.arrived;
     const waiting = this.waiting;
     // The wire only goes idle later and later, so a port that has arrived stays arrived.
-    while (waiting.size > 0 && waiting.top().keyReady_us <= free) arrived.push(waiting.pop());
+    if (waiting.size > 0 && waiting.top().keyReady_us <= free) {
+      // Typically every node queued at the same tick and all of them arrive at once.
+      if (arrived.size === 0 && waiting.maxReady_us <= free) arrived.takeAll(waiting);
+      else while (waiting.size > 0 && waiting.top().keyReady_us <= free) arrived.push(waiting.pop());
+    }
     let winner: BusPort;
     let start: number;
     if (arrived.size > 0) {
@@ -382,10 +386,10 @@ export class CanBus {
     this.arrived.clear();
     this.waiting.clear();
     const changed = this.changedPorts;
-    while (changed.length > 0) changed.pop()!.changed = false;
+    while (changed.length > 0) changed.pop().changed = false;
     const ready = this.readyPorts;
     for (let i = 0; i < ready.length; ) {
-      const port = ready[i]!;
+      const port = ready.items[i]!;
       if (!port.mayTransmit()) {
         this.removeReady(i);
         continue;
@@ -404,7 +408,7 @@ export class CanBus {
     // The heaps order ports totally (readyIndex breaks every tie), so the order in which changed
     // ports are re-keyed does not matter.
     while (changed.length > 0) {
-      const port = changed.pop()!;
+      const port = changed.pop();
       port.changed = false;
       if (port.readyIndex < 0) continue;
       if (!port.mayTransmit()) {
@@ -427,10 +431,11 @@ export class CanBus {
     // The scan removes dry ports in index order, and a port swapped into a freed slot is looked
     // at again at once: always removing the lowest-indexed leaver does the same.
     while (leaving.length > 0) {
+      const items = leaving.items;
       let best = 0;
-      for (let k = 1; k < leaving.length; k++) if (leaving[k]!.readyIndex < leaving[best]!.readyIndex) best = k;
-      const port = leaving[best]!;
-      leaving[best] = leaving[leaving.length - 1]!;
+      for (let k = 1; k < leaving.length; k++) if (items[k]!.readyIndex < items[best]!.readyIndex) best = k;
+      const port = items[best]!;
+      items[best] = items[leaving.length - 1]!;
       leaving.pop();
       this.removeReady(port.readyIndex);
     }
@@ -525,8 +530,10 @@ export class CanBus {
     } else {
       if (this.busOffPorts.size > 0) for (const port of [...this.busOffPorts]) port.refresh(start_us);
       // Arbitration: among the frames pending when the wire goes idle, the lowest identifier wins.
-      const contenders = shared ? this.readyPorts : ports;
-      for (const port of contenders) {
+      const contenders = shared ? this.readyPorts.items : ports;
+      const n = shared ? this.readyPorts.length : ports.length;
+      for (let k = 0; k < n; k++) {
+        const port = contenders[k]!;
         if (shared && !port.connected) continue;
         const candidate = port.candidate();
         if (candidate !== null && candidate.ready_us <= start_us && (chosen === null || candidate.frame.id < chosen.frame.id)) {
@@ -637,18 +644,39 @@ export class CanBus {
 }
 
 /**
+ * A list of ports in items[0 .. length) whose array never shrinks: the ready list fills and drains
+ * every tick, and Array push/pop would shrink and regrow its backing store each time.
+ */
+class PortList {
+  readonly items: BusPort[] = [];
+  length = 0;
+
+  push(port: BusPort): void {
+    if (this.length < this.items.length) this.items[this.length] = port;
+    else this.items.push(port);
+    this.length++;
+  }
+
+  /** Removes and returns the last port (the slot keeps a stale reference until it is reused). */
+  pop(): BusPort {
+    return this.items[--this.length]!;
+  }
+}
+
+/**
  * A binary min-heap of ports for the fast arbitration, ordered by (keyId, readyIndex) or, with
  * byReady, by (keyReady_us, keyId, readyIndex); each port knows its heap and its slot in it.
  */
 class PortHeap {
-  private readonly items: BusPort[] = [];
+  // items[0 .. size) is the heap. The array never shrinks: it fills and drains every tick, and
+  // push/pop would shrink and grow its backing store each time.
+  private items: BusPort[] = [];
+  size = 0;
+  /** At least the largest keyReady_us in the heap (exact bound not kept on removal; -Infinity when empty). */
+  maxReady_us = -Infinity;
   private readonly kind: number;
   constructor(private readonly byReady: boolean) {
     this.kind = byReady ? 2 : 1;
-  }
-
-  get size(): number {
-    return this.items.length;
   }
 
   top(): BusPort {
@@ -663,9 +691,12 @@ class PortHeap {
 
   push(port: BusPort): void {
     port.heap = this.kind;
-    port.heapSlot = this.items.length;
-    this.items.push(port);
-    this.up(port.heapSlot);
+    if (port.keyReady_us > this.maxReady_us) this.maxReady_us = port.keyReady_us;
+    const slot = this.size++;
+    port.heapSlot = slot;
+    if (slot < this.items.length) this.items[slot] = port;
+    else this.items.push(port);
+    this.up(slot);
   }
 
   pop(): BusPort {
@@ -677,9 +708,10 @@ class PortHeap {
   remove(port: BusPort): void {
     const items = this.items;
     const slot = port.heapSlot;
-    const last = items.pop()!;
+    const last = items[--this.size]!;
     port.heap = 0;
     port.heapSlot = -1;
+    if (this.size === 0) this.maxReady_us = -Infinity;
     if (last === port) return;
     items[slot] = last;
     last.heapSlot = slot;
@@ -694,16 +726,33 @@ class PortHeap {
 
   /** A port's key changed either way. */
   update(port: BusPort): void {
+    if (port.keyReady_us > this.maxReady_us) this.maxReady_us = port.keyReady_us;
     this.up(port.heapSlot);
     this.down(port.heapSlot);
   }
 
   clear(): void {
-    for (const port of this.items) {
+    for (let slot = 0; slot < this.size; slot++) {
+      const port = this.items[slot]!;
       port.heap = 0;
       port.heapSlot = -1;
     }
-    this.items.length = 0;
+    this.size = 0;
+    this.maxReady_us = -Infinity;
+  }
+
+  /** Moves every port of `other` into this empty heap (in O(n): the arrays change hands, then heapify). */
+  takeAll(other: PortHeap): void {
+    const items = other.items;
+    const n = other.size;
+    other.items = this.items;
+    other.size = 0;
+    other.maxReady_us = -Infinity;
+    this.items = items;
+    this.size = n;
+    for (let slot = 0; slot < n; slot++) items[slot]!.heap = this.kind;
+    for (let slot = 0; slot < n; slot++) if (items[slot]!.keyReady_us > this.maxReady_us) this.maxReady_us = items[slot]!.keyReady_us;
+    for (let slot = (n >> 1) - 1; slot >= 0; slot--) this.down(slot);
   }
 
   private up(slot: number): void {
@@ -723,7 +772,7 @@ class PortHeap {
 
   private down(slot: number): void {
     const items = this.items;
-    const n = items.length;
+    const n = this.size;
     const port = items[slot]!;
     for (;;) {
       const left = 2 * slot + 1;
