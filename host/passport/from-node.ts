@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { repoRoot } from "../abi.ts";
 import { loadBoard, type BoardDefinition } from "../boards.ts";
 import { decodeCellBlob, type CellBlobContents } from "../provisioning/cell-blob.ts";
-import { IDENTITY_BLOCK_BYTES, IDENTITY_MAGIC, IDENTITY_TEXT_BYTES, crc32 } from "../provisioning/node.ts";
+import { crc32 } from "node:zlib";
+import { IDENTITY_BLOCK_BYTES, IDENTITY_MAGIC, IDENTITY_TEXT_BYTES } from "../provisioning/node.ts";
 import { Device, type NodeExports } from "../devices.ts";
 import { SimClock } from "../peripherals/clock.ts";
 import { CanBus } from "../peripherals/bus.ts";
@@ -69,7 +70,7 @@ export function passportFromImage(source: NodePassportSource): ModulePassport {
   const id = new DataView(image.buffer, image.byteOffset, IDENTITY_BLOCK_BYTES);
   if (id.getUint32(0, true) !== IDENTITY_MAGIC) throw new Error("passport image: no identity block (module not provisioned)");
   const idLength = id.getUint16(6, true) - 4;
-  if (crc32(image.subarray(0, idLength)) !== id.getUint32(idLength, true)) throw new Error("passport image: identity block CRC mismatch");
+  if ((crc32(image.subarray(0, idLength)) >>> 0) !== id.getUint32(idLength, true)) throw new Error("passport image: identity block CRC mismatch");
   const lifecycle = image.subarray(IDENTITY_BLOCK_BYTES, IDENTITY_BLOCK_BYTES + LIFECYCLE_LENGTH);
   const r = new DataView(lifecycle.buffer, lifecycle.byteOffset, LIFECYCLE_LENGTH);
   const version = r.getUint16(0, true);

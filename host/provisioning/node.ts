@@ -4,6 +4,7 @@
 // erased. docs/flash-layout.md describes the partition.
 import type { BoardDefinition } from "../boards.ts";
 import type { CellParameters } from "../plant/chemistry.ts";
+import { crc32 } from "node:zlib";
 import { encodeCellBlob } from "./cell-blob.ts";
 
 /** Sector of the node's flash that holds the cell parameter blob and the identity block. */
@@ -23,16 +24,6 @@ export interface ModuleIdentity {
 }
 
 export const DEFAULT_IDENTITY: ModuleIdentity = { manufacturer: "Strata reference module", manufacturedOn: "2025-11-03" };
-
-/** CRC-32/IEEE (reflected 0xEDB88320), as assembly/storage/crc32.ts. */
-export function crc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 function writeText(view: Uint8Array, offset: number, text: string, field: string): void {
   const bytes = new TextEncoder().encode(text);
@@ -59,7 +50,7 @@ export function encodeIdentityBlock(identity: ModuleIdentity, cell: CellParamete
   const days = Date.parse(`${identity.manufacturedOn}T00:00:00Z`) / 86400000;
   if (!Number.isInteger(days) || days < 0) throw new Error(`identity manufacturedOn must be a date YYYY-MM-DD, got '${identity.manufacturedOn}'`);
   view.setUint32(8 + 3 * TEXT_BYTES, days, true);
-  view.setUint32(length, crc32(block.subarray(0, length)), true);
+  view.setUint32(length, crc32(block.subarray(0, length)) >>> 0, true);
   return block;
 }
 
