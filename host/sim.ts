@@ -320,7 +320,7 @@ export class Simulation {
       ...(this.energyBus !== null ? { converter: new ConverterPeripheral(this.energyBus, i) } : {}),
     });
     node.adc.temperature_C = () => plant.moduleTemperature_C(i);
-    if (this.scenario.sensors !== "ideal") this.useDatasheetSensors(node, this.scenario.sensors === "datasheet-typical" ? "typical" : "maximum");
+    if (this.scenario.sensors !== "ideal") this.useDatasheetSensors(node, this.scenario.sensors === "datasheet-typical" ? "typical" : "maximum", serialLow, serialHigh);
     if (this.energyBus !== null && this.plant instanceof EcmPack) this.energyBus.attach(i, this.plant.pack.modules[i]!);
     const bleed = this.bleedTarget(i);
     if (bleed !== null && this.nodeBoard.balancing !== undefined) {
@@ -375,12 +375,16 @@ export class Simulation {
 
   /**
    * Gives a node's sensors errors drawn from its parts' datasheets (each unit draws its own, as a
-   * production lot would): the STM32F4 ADC, the INA240A1 current amplifier, the Murata NTC.
+   * production lot would): the STM32F4 ADC, the INA240A1 current amplifier, the Murata NTC. The
+   * errors belong to the board, so they are drawn from a generator seeded by the unit's serial:
+   * a node carried into another run (a pack taken apart, a module regrouped, the next day of a
+   * vehicle) keeps the errors it had.
    */
-  private useDatasheetSensors(node: NodeDevice, corner: "typical" | "maximum"): void {
-    node.adc.usePart(STM32F4_ADC, corner, this.random, REF5025);
-    node.adc.currentSensor("MODULE_CURRENT").usePart(INA240A1[corner], this.random);
-    node.adc.thermistor("MODULE_TEMPERATURE").drawTolerances(MURATA_NCP15XH103F03RC, this.random);
+  private useDatasheetSensors(node: NodeDevice, corner: "typical" | "maximum", serialLow: number, serialHigh: number): void {
+    const board = new Random((serialLow ^ Math.imul(serialHigh + 1, 0x9e3779b1)) >>> 0);
+    node.adc.usePart(STM32F4_ADC, corner, board, REF5025);
+    node.adc.currentSensor("MODULE_CURRENT").usePart(INA240A1[corner], board);
+    node.adc.thermistor("MODULE_TEMPERATURE").drawTolerances(MURATA_NCP15XH103F03RC, board);
   }
 
   /** The plant module a node's bleed resistor acts on (null for plants without a bleed path). */
@@ -403,7 +407,16 @@ export class Simulation {
     const dt_ms = this.tickPeriod_ms;
     this.faults.apply(this, this.time_s);
     let current_A = this.load === null ? 0 : this.load.current_A(this.time_s, dt_ms / 1000, this.plant);
-    if (this.scenario.contactors === "controlled" && !this.contactors.mainsClosed()) current_A = 0;
+    if (this.scenario.contactors === "controlled") {
+      if (!this.contactors.mainsClosed()) current_A = 0;
+      // The inverter respects the BMS: regenerative braking (charge while driving) is limited to
+      // BMS_ChargeLimits' 2 s current, none while that frame is missing or rejected (the VCU's
+      // rule, docs/vehicle-interface.md); the friction brakes take the rest.
+      else if (current_A < 0 && (this.load?.speed_mps ?? 0) > 0) {
+        const limit_A = this.vehicle.signal("BMS_ChargeLimits", "MaxChargeCurrent2s");
+        current_A = Math.max(current_A, -(limit_A >= 0 ? limit_A : 0));
+      }
+    }
     this.plant.step(current_A, dt_ms / 1000, this.ambient_C);
     this.energyBus?.advance(dt_ms / 1000);
     this.clock.advance_us(dt_ms * 1000);

@@ -174,6 +174,19 @@ export class CellModel {
     return sLo + (ocv_V - vLo) / (vHi - vLo) * (sHi - sLo);
   }
 
+  /** Largest hysteresis magnitude M of the table, V (over every SOC and temperature point). */
+  maxHysteresis_V(): f32 {
+    if (!this.loaded) return NaN;
+    let largest: f32 = 0;
+    for (let i = 0; i < this.socPoints; i++) {
+      for (let j = 0; j < this.temperaturePoints; j++) {
+        const m = this.value(CellTable.HYSTERESIS_V, i, j);
+        if (m > largest) largest = m;
+      }
+    }
+    return largest;
+  }
+
   /** All module-level ESC parameters at (soc, T) with one grid search. */
   evaluate(soc: f32, temperature_C: f32, out: EscParameters): void {
     if (!this.loaded) {

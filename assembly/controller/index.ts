@@ -20,7 +20,7 @@ import {
   ADDRESS_CONTROLLER, ADDRESS_UNASSIGNED, ADDRESS_BROADCAST, ADDRESS_FIRST_NODE,
   ADDRESS_ASSIGN_LENGTH, CONTROLLER_STATUS_LENGTH, ADDRESS_RESET_LENGTH, PACK_INFO_LENGTH, BALANCE_COMMAND_LENGTH, PROTOCOL_VERSION,
   encodeAddressAssign, encodeControllerStatus, encodeAddressReset, encodePackInfo, serialLowOf, serialHighOf,
-  DESTINATION_MASK, destinationFilter,
+  DESTINATION_MASK, destinationFilter, StatusFlag,
 } from "../protocol/messages";
 import { FaultLevel, FaultType, FAULT_TYPE_COUNT, diagnosticCode } from "../protection/faults";
 import { SafetyLimits } from "../protection/limits";
@@ -55,6 +55,13 @@ const ANNOUNCE_REQUEST_PERIOD_ms: i64 = 1000;
 /** PACK_INFO period (docs/protocol.md). */
 const PACK_INFO_PERIOD_ms: i64 = 1000;
 /**
+ * Shortest time the pack stays in STANDBY (string open, every module reporting) before a close
+ * starts: the nodes' zero-current calibration (docs/estimation.md) averages ten 100 ms samples of
+ * their shunt channel, which brings a 0.27 A per-sample noise to 85 mA. Key-on to HV-ready takes
+ * about as long in production vehicles anyway (contactor and precharge sequencing).
+ */
+const ZERO_CURRENT_DWELL_ms: i64 = 1000;
+/**
  * The vehicle asking for the contactors open this long (VCU_Command OPEN, or no command at all) is
  * a parking or a shutdown, not a transient reopen: the nodes are asked to persist. Twenty
  * VCU_Command periods (issue: "contactor request OPEN held 2 s").
@@ -72,8 +79,6 @@ const mA_PER_A: f32 = 1000.0;
 
 const rxBuffer: usize = memory.data(8, 8);
 const txBuffer: usize = memory.data(8, 8);
-/** CONTROLLER_STATUS flags byte. */
-const STATUS_FLAG_BALANCING_ALLOWED: i32 = 0x01;
 
 /** Transmit counters of the E2E-protected vehicle messages. */
 namespace VehicleCounter {
@@ -111,6 +116,8 @@ class ControllerState {
   positiveAux: bool = false;
   negativeAux: bool = false;
   bmsState: i32 = BmsState.INIT;
+  /** When every module last started reporting with the contactors open (-1: not all reporting). */
+  readySince_ms: i64 = -1;
   /** Advertised limits (after derating and fault gating), A, per SOP horizon. */
   maxDischarge_A: StaticArray<f32> = new StaticArray<f32>(SOP_HORIZON_COUNT);
   maxCharge_A: StaticArray<f32> = new StaticArray<f32>(SOP_HORIZON_COUNT);
@@ -313,9 +320,14 @@ function switchContactors(s: ControllerState, now_ms: i64): void {
   const seq = s.sequencer;
   const valid = s.config.valid;
   const ready = valid && s.modules.allReporting(s.expectedModules);
-  // A close starts only with every module reporting; once under way, a module lost is the
-  // protection's to judge (MODULE_COMMUNICATION_LOST), not a reason to drop the request at once.
-  const close = valid && s.vehicle.closeRequested(now_ms) && (seq.state != ContactorState.OPEN || ready);
+  if (!ready) s.readySince_ms = -1;
+  else if (s.readySince_ms < 0) s.readySince_ms = now_ms;
+  // A close starts only with every module reporting, and not before the nodes have seen the open
+  // string for ZERO_CURRENT_DWELL_ms (they measure their current offsets meanwhile); once under
+  // way, a module lost is the protection's to judge (MODULE_COMMUNICATION_LOST), not a reason to
+  // drop the request at once.
+  const dwelt = ready && now_ms - s.readySince_ms >= ZERO_CURRENT_DWELL_ms;
+  const close = valid && s.vehicle.closeRequested(now_ms) && (seq.state != ContactorState.OPEN || dwelt);
   const forceOpen = !valid || s.protection.openRequested();
   seq.update(close, forceOpen, s.positiveAux, s.negativeAux, s.packVoltage_mV / mV_PER_V, s.linkVoltage_mV / mV_PER_V, now_ms);
   gpio_write(GpioPin.CONTACTOR_POSITIVE, seq.positiveCoil ? 1 : 0);
@@ -415,7 +427,7 @@ function sendStatus(s: ControllerState, now_ms: i64): void {
   // The vehicle parks or shuts down: nodes store their estimator state before the power goes.
   if (persistRequested(s, now_ms)) requests |= ControllerRequest.PERSIST;
   const id = makeId(Priority.CONTROL, MessageType.CONTROLLER_STATUS, ADDRESS_BROADCAST, ADDRESS_CONTROLLER);
-  encodeControllerStatus(id, txBuffer, s.statusCounter, s.bmsState, requests, s.balancing.allowed ? STATUS_FLAG_BALANCING_ALLOWED : 0, s.vehicle.unixNow_s(now_ms));
+  encodeControllerStatus(id, txBuffer, s.statusCounter, s.bmsState, requests, s.balancing.allowed ? StatusFlag.BALANCING_ALLOWED : 0, s.vehicle.unixNow_s(now_ms));
   s.statusCounter = e2eNextCounter(s.statusCounter);
   send(s, id, CONTROLLER_STATUS_LENGTH);
 }

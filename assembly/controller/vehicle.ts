@@ -30,19 +30,8 @@ export const ENERGY_RANGE_PERIOD_ms: i64 = 1000;
  */
 export const COMMAND_TIMEOUT_ms: i64 = 500;
 
-/** BmsState of BMS_PackStatus (and of CONTROLLER_STATUS bits 4-7). */
-export namespace BmsState {
-  /** Configuration read, modules not all enumerated and reporting yet. */
-  export const INIT: i32 = 0;
-  /** Contactors open, ready to close. */
-  export const STANDBY: i32 = 1;
-  /** Closing: negative, precharge, positive. */
-  export const PRECHARGE: i32 = 2;
-  export const CONNECTED: i32 = 3;
-  export const OPENING: i32 = 4;
-  /** Protection OPEN latched, sequencer FAULT, or no valid pack configuration. */
-  export const FAULT: i32 = 5;
-}
+/** BmsState of BMS_PackStatus: defined with the bus protocol (CONTROLLER_STATUS carries it to the nodes). */
+export { BmsState } from "../protocol/messages";
 
 export namespace ContactorRequest {
   export const OPEN: i32 = 0;

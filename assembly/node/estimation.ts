@@ -60,8 +60,13 @@ export class NodeEstimation {
     this.throughput = new Throughput(nominal);
   }
 
-  /** One tick of valid measurements (current positive = discharge). */
-  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32): void {
+  /**
+   * One tick of valid measurements (current positive = discharge). With the string known to be open
+   * (openStringShunt_A not NaN), current_A is the current the node itself draws from the cells
+   * (bleed, converter), known exactly, and openStringShunt_A is what the shunt channel reads of a
+   * zero string current: the filter takes it as a measurement of the channel's offset.
+   */
+  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): void {
     if (!this.started) {
       if (this.pendingRestore) {
         this.ekf.restore(this.restoreSoc, this.restoreSocVariance, this.restoreHysteresis, this.restoreBias_A, this.restoreBiasVariance, 0);
@@ -100,7 +105,7 @@ export class NodeEstimation {
       this.pairs.start(this.ekf.soc, this.ekf.socVariance);
       return;
     }
-    const flags = this.ekf.step(current_A, voltage_V, temperature_C, dt_s);
+    const flags = this.ekf.step(current_A, voltage_V, temperature_C, dt_s, openStringShunt_A);
     if (flags != 0) {
       this.stepsRejected++;
       return;
@@ -112,8 +117,10 @@ export class NodeEstimation {
       this.ekf.setResistanceScale(this.resistance.ratio, this.resistance.ratioVariance);
     }
     this.throughput.step(current_A, voltage_V, dt_s);
-    // Charge for the capacity pairs uses the filter's offset-corrected current.
-    this.pairs.accumulate(current_A - this.ekf.state(EkfState.CURRENT_BIAS_A), dt_s);
+    // Charge for the capacity pairs uses the filter's offset-corrected current (with the string
+    // open the current is known and carries no offset).
+    const open = openStringShunt_A == openStringShunt_A;
+    this.pairs.accumulate(open ? current_A : current_A - this.ekf.state(EkfState.CURRENT_BIAS_A), dt_s);
     if (this.pairs.offer(this.ekf.soc, this.ekf.socVariance, this.capacity, this.ekf.biasVariance_A2)) {
       const sigma = this.capacity.capacitySigma_Ah;
       if (sigma < CAPACITY_FEEDBACK_SIGMA_REL * this.capacity.capacity_Ah) {

@@ -20,7 +20,7 @@ import {
   packInfoId, repurposeSerial, repurposeConfirmed, passportReadTag, passportReadOffset, passportReadFrames,
   BALANCE_COMMAND_LENGTH, BALANCE_REPORT_LENGTH, encodeBalanceReport,
   balanceSequence, balanceDuty, balanceCharge_mAh, balanceConverter_W, statusFlags,
-  DESTINATION_MASK, destinationFilter,
+  DESTINATION_MASK, destinationFilter, StatusFlag, statusPackState, packStateStringOpen,
 } from "../protocol/messages";
 import { CellModel } from "../cell/model";
 import { parseCellBlob, CellBlobOffset } from "../cell/blob";
@@ -73,8 +73,15 @@ const PASSPORT_FRAMES_PER_TICK: i32 = 8;
 const CONTROLLER_STATUS_TIMEOUT_ms: i64 = 1000;
 /** A converter command not refreshed within this time is dropped (three 1 s plan periods). */
 const CONVERTER_COMMAND_TIMEOUT_ms: i64 = 3000;
-/** CONTROLLER_STATUS flag: the controller allows balancing now. */
-const STATUS_FLAG_BALANCING_ALLOWED: i32 = 0x01;
+
+/**
+ * The string counts as open after this many consecutive CONTROLLER_STATUS frames saying so: the
+ * status describes the coils the controller set half a period before it was sent, so two in a row
+ * cover the whole period the node's sample belongs to.
+ */
+const OPEN_STRING_STATUSES: i32 = 2;
+/** ... and only while the last of them is at most this old (1.5 periods: one frame late at most). */
+const OPEN_STRING_STATUS_AGE_ms: i64 = 150;
 
 const FILTER_SLOT_BROADCAST: i32 = 0;
 const FILTER_SLOT_OWN_ADDRESS: i32 = 1;
@@ -114,6 +121,10 @@ class NodeState {
   resetCounter: i32 = -1;
   addressResets: i32 = 0;
   lastControllerStatus_ms: i64 = -1;
+  /** Consecutive accepted CONTROLLER_STATUS frames whose pack state says the string is open. */
+  openStringStatuses: i32 = 0;
+  /** The last accepted CONTROLLER_STATUS carried PERSIST (the request acts on its rising edge). */
+  persistSeen: bool = false;
   unixTime_s: u32 = 0;
   unixTimeAt_ms: i64 = 0;
   lastPersist_ms: i64 = 0;
@@ -244,10 +255,17 @@ function estimate(s: NodeState, dt_s: f32): void {
   // the cells must be added, or the SOC would not move while balancing (docs/balancing.md).
   const voltage_V = s.voltage_mV / 1000;
   const bleed = s.bleed;
-  let cellCurrent_A = s.current_mA / 1000;
-  if (bleed !== null) cellCurrent_A += bleed.lastBleedCurrent_A;
-  if (voltage_V > 0) cellCurrent_A += s.converterApplied_W / voltage_V;
-  e.step(cellCurrent_A, voltage_V, s.temperature_C, dt_s);
+  const shunt_A = s.current_mA / 1000;
+  let known_A: f32 = 0;
+  if (bleed !== null) known_A += bleed.lastBleedCurrent_A;
+  if (voltage_V > 0) known_A += s.converterApplied_W / voltage_V;
+  // With the string open (the controller's last two statuses, the latest fresh) no current flows
+  // through the shunt: the cells carry only the known bleed and converter currents, and the shunt's
+  // reading is its channel's offset (docs/estimation.md, "Zero-current calibration").
+  const stringOpen = s.openStringStatuses >= OPEN_STRING_STATUSES && s.lastControllerStatus_ms >= 0
+    && s.lastNow_ms - s.lastControllerStatus_ms <= OPEN_STRING_STATUS_AGE_ms;
+  if (stringOpen) e.step(known_A, voltage_V, s.temperature_C, dt_s, shunt_A);
+  else e.step(shunt_A + known_A, voltage_V, s.temperature_C, dt_s);
   if (e.started) {
     s.lifecycle.account(dt_s, s.voltage_mV / 1000, s.current_mA / 1000, s.temperature_C, e.ekf.soc, s.model.moduleCapacity_Ah(),
       s.model.minVoltage_V, s.model.maxVoltage_V, unixNow_s(s, s.lastNow_ms));
@@ -481,7 +499,7 @@ function onControllerStatus(s: NodeState, id: u32, length: i32, now_ms: i64): vo
   }
   s.controllerCounter = e2eCounterOf(rxBuffer);
   s.lastControllerStatus_ms = now_ms;
-  s.balancingAllowed = (statusFlags(rxBuffer) & STATUS_FLAG_BALANCING_ALLOWED) != 0;
+  s.balancingAllowed = (statusFlags(rxBuffer) & StatusFlag.BALANCING_ALLOWED) != 0;
   const time = statusUnixTime_s(rxBuffer);
   if (time != 0) {
     s.unixTime_s = time;
@@ -489,8 +507,17 @@ function onControllerStatus(s: NodeState, id: u32, length: i32, now_ms: i64): vo
     const e = s.estimation;
     if (e !== null) e.applyOffTime(time);
   }
+  if (packStateStringOpen(statusPackState(rxBuffer))) {
+    if (s.openStringStatuses < OPEN_STRING_STATUSES) s.openStringStatuses++;
+  } else {
+    s.openStringStatuses = 0;
+  }
   const requests = statusRequests(rxBuffer);
-  if ((requests & ControllerRequest.PERSIST) != 0) s.persistRequested = true;
+  // PERSIST comes in three consecutive frames so that a node losing two still sees it; one write
+  // per request: act on the first frame that carries it.
+  const persist = (requests & ControllerRequest.PERSIST) != 0;
+  if (persist && !s.persistSeen) s.persistRequested = true;
+  s.persistSeen = persist;
   if ((requests & ControllerRequest.ANNOUNCE) != 0 && s.address != ADDRESS_UNASSIGNED) s.announcePending = true;
 }
 

@@ -49,17 +49,22 @@ export class ModuleModel {
 /**
  * Current derating with temperature, foxBMS SOX style (a "cutoff" temperature where derating
  * starts and a "limit" where the current reaches zero, linear in between): full current inside the
- * WARNING level (maximum operating limit), zero at the OPEN level (maximum safety limit), linear
- * between, on both the hot and the cold side. NaN (no temperature) gives 0.
+ * WARNING level (maximum operating limit), zero one clear hysteresis inside the OPEN level (maximum
+ * safety limit), linear between, on both the hot and the cold side. NaN (no temperature) gives 0.
+ * The margin keeps a reading that flickers by a step of the bus encoding (0.5 degC) at the limit
+ * from granting a current at one sample that the protection finds beyond OPEN at the next (an LFP
+ * pack at 0 degC, its charge limit, would otherwise open on a regenerative brake).
  */
 export function temperatureDerating(temperature_C: f32, hot: LevelThresholds, cold: LevelThresholds): f32 {
   if (!isFinite(temperature_C)) return 0.0;
   let factor: f32 = 1.0;
-  if (temperature_C >= hot.open) return 0.0;
-  if (temperature_C > hot.warning) factor = (hot.open - temperature_C) / (hot.open - hot.warning);
-  if (temperature_C <= cold.open) return 0.0;
+  const hotZero = hot.open - hot.hysteresis;
+  if (temperature_C >= hotZero) return 0.0;
+  if (temperature_C > hot.warning) factor = (hotZero - temperature_C) / (hotZero - hot.warning);
+  const coldZero = cold.open + cold.hysteresis;
+  if (temperature_C <= coldZero) return 0.0;
   if (temperature_C < cold.warning) {
-    const coldFactor = (temperature_C - cold.open) / (cold.warning - cold.open);
+    const coldFactor = (temperature_C - coldZero) / (cold.warning - coldZero);
     if (coldFactor < factor) factor = coldFactor;
   }
   return factor;

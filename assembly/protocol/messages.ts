@@ -77,6 +77,36 @@ export namespace StateFlag {
   export const UNCERTAIN: i32 = 0x20;
 }
 
+/** Pack state: BmsState of the vehicle's BMS_PackStatus and bits 4-7 of CONTROLLER_STATUS. */
+export namespace BmsState {
+  /** Configuration read, modules not all enumerated and reporting yet. */
+  export const INIT: i32 = 0;
+  /** Contactors open, ready to close. */
+  export const STANDBY: i32 = 1;
+  /** Closing: negative, precharge, positive. */
+  export const PRECHARGE: i32 = 2;
+  export const CONNECTED: i32 = 3;
+  export const OPENING: i32 = 4;
+  /** Protection OPEN latched, sequencer FAULT, or no valid pack configuration. */
+  export const FAULT: i32 = 5;
+}
+
+/**
+ * True when the pack state says the string circuit is open: both mains and the precharge relay
+ * are released (INIT and STANDBY are entered only with the sequencer OPEN, all coils off), so no
+ * current flows through a module's shunt but for leakage (microamps). Nodes use it to measure their
+ * current channel's offset (docs/estimation.md, "Zero-current calibration").
+ */
+export function packStateStringOpen(packState: i32): bool {
+  return packState == BmsState.INIT || packState == BmsState.STANDBY;
+}
+
+/** Flags in byte 3 of CONTROLLER_STATUS. */
+export namespace StatusFlag {
+  /** The controller allows balancing now. */
+  export const BALANCING_ALLOWED: i32 = 0x01;
+}
+
 /** Requests in byte 2 of CONTROLLER_STATUS. */
 export namespace ControllerRequest {
   /** Persist estimator state and lifecycle record now (before a planned power-down). */

@@ -134,6 +134,15 @@ const VOLTAGE_ERROR_VARIANCE_FLOOR_V2: f32 = 1.0e-8;
 const MAX_NOISE_INFLATION: f32 = 1.0e6;
 /** Largest correlation coefficient kept between two states. */
 const CORRELATION_MAX: f32 = 0.9999;
+/**
+ * Rest-voltage bounds (applyRestVoltageBounds) are checked only while the model's overpotential is
+ * below this, V: 5 mV, a few times the voltage noise, so the RC branches have all but relaxed.
+ */
+const REST_OVERPOTENTIAL_V: f32 = 0.005;
+/** A bound violated by more than this many SOC sigmas resets the SOC into the interval (see applyRestVoltageBounds). */
+const BOUND_RESET_SIGMAS: f32 = 3;
+/** 1-sigma of the SOC measurement a violated bound becomes: 0.5 % (the bound already has 3-sigma margins). */
+const SOC_BOUND_SIGMA: f32 = 0.005;
 /** Hysteresis prior after a reset: uniform on [-1, 1]. */
 const HYSTERESIS_VARIANCE_UNKNOWN: f32 = <f32>1.0 / <f32>3.0;
 /** Hysteresis variance after restore(): its variance is not persisted; sigma 0.1 (h does not move at rest). */
@@ -166,6 +175,10 @@ export class EkfSocEstimator extends SocEstimator {
   innovationMean: f32 = 0;
   /** Times the innovation monitor widened the SOC variance. */
   socResets: i32 = 0;
+  /** Times a rest voltage moved the SOC onto the bound it implies (applyRestVoltageBounds). */
+  boundCorrections: i32 = 0;
+  /** Times a rest voltage showed the SOC far outside its bounds and reset it into them. */
+  boundResets: i32 = 0;
 
   // Scratch, allocated once.
   private readonly parameters: EscParameters = new EscParameters();
@@ -233,30 +246,62 @@ export class EkfSocEstimator extends SocEstimator {
     }
   }
 
-  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32): i32 {
-    const flags = checkSocInputs(this.limits, this.model, current_A, voltage_V, temperature_C, dt_s);
+  /**
+   * One step. openStringShunt_A (default NaN: not known) is for the times the string circuit is
+   * known to be open (the controller's pack state): current_A is then the module's own known
+   * current (bleed, converter), taken without the offset, and the shunt channel's reading of the
+   * zero string current, openStringShunt_A, measures the offset directly (observeCurrentOffset).
+   * A reading beyond the offset limit means current is flowing after all: the step is then an
+   * ordinary one with the shunt's reading added to current_A.
+   */
+  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): i32 {
+    let open = openStringShunt_A == openStringShunt_A;
+    let current = current_A;
+    if (open && !(Mathf.abs(openStringShunt_A) <= this.tuning.biasLimit_A)) {
+      open = false;
+      current = current_A + openStringShunt_A;
+    }
+    const flags = checkSocInputs(this.limits, this.model, current, voltage_V, temperature_C, dt_s);
     this.lastInputFlags = flags;
     if (flags != 0) {
       this.rejectedSteps++;
       return flags;
     }
     if (this.capacity_As <= 0) this.capacity_As = this.model.moduleCapacity_Ah() * <f32>3600;
-    this.predict(current_A, temperature_C, dt_s);
-    this.update(current_A, voltage_V, temperature_C);
+    this.predict(current, temperature_C, dt_s, open);
+    this.update(current, voltage_V, temperature_C, open);
+    if (open) this.observeCurrentOffset(openStringShunt_A);
     return 0;
+  }
+
+  /**
+   * Zero-current calibration: with no current through the shunt its reading is the channel's
+   * offset plus white noise, a direct measurement of state b (H = e_b, R = sigma_i^2). The same
+   * scalar Joseph update as the voltage's. Many automotive packs calibrate their current sensor's
+   * zero this way at every key-on, before the contactors close.
+   */
+  observeCurrentOffset(reading_A: f32): void {
+    const c = this.c;
+    for (let i = 0; i < N; i++) unchecked(c[i] = 0);
+    unchecked(c[EkfState.CURRENT_BIAS_A] = 1);
+    const cpc = this.projectCovariance();
+    const noise = this.tuning.currentNoise_A;
+    this.applyScalarUpdate(reading_A - unchecked(this.x[EkfState.CURRENT_BIAS_A]), noise * noise, cpc);
   }
 
   /**
    * Time update over dt_s with the measured current held over the interval (the sample at the end
    * of an interval is its zero-order-hold value). Part of step(); public for tests.
    */
-  predict(current_A: f32, temperature_C: f32, dt_s: f32): void {
+  predict(current_A: f32, temperature_C: f32, dt_s: f32, currentKnown: bool = false): void {
     const x = this.x;
     const t = this.tuning;
     const z = unchecked(x[EkfState.SOC]);
     this.model.evaluate(z, temperature_C, this.parameters);
     const p = this.parameters;
-    const current = current_A - unchecked(x[EkfState.CURRENT_BIAS_A]);
+    // A known current (string open: only the module's own bleed and converter) carries neither
+    // the offset nor the sensor's noise.
+    const current = currentKnown ? current_A : current_A - unchecked(x[EkfState.CURRENT_BIAS_A]);
     const eta: f32 = current < 0 ? this.model.coulombicEfficiency : <f32>1.0;
     const socPerAmp = eta * dt_s / this.capacity_As;
     const a1 = expNonPositive(-dt_s / p.tau1_s);
@@ -298,9 +343,10 @@ export class EkfSocEstimator extends SocEstimator {
     unchecked(d[3] = aH);
     unchecked(d[4] = 1);
     unchecked(d[5] = 1);
-    unchecked(u[0] = socPerAmp);
-    unchecked(u[1] = a1 - <f32>1.0);
-    unchecked(u[2] = a2 - <f32>1.0);
+    const known: f32 = currentKnown ? <f32>0.0 : <f32>1.0;
+    unchecked(u[0] = known * socPerAmp);
+    unchecked(u[1] = known * (a1 - <f32>1.0));
+    unchecked(u[2] = known * (a2 - <f32>1.0));
     unchecked(u[3] = 0);
     unchecked(u[4] = 0);
     unchecked(u[5] = 0);
@@ -343,10 +389,10 @@ export class EkfSocEstimator extends SocEstimator {
   }
 
   /** Measurement update with the terminal voltage at the end of the step. Part of step(); public for tests. */
-  update(current_A: f32, voltage_V: f32, temperature_C: f32): void {
+  update(current_A: f32, voltage_V: f32, temperature_C: f32, currentKnown: bool = false): void {
     const x = this.x;
     const p = this.parameters;
-    const current = current_A - unchecked(x[EkfState.CURRENT_BIAS_A]);
+    const current = currentKnown ? current_A : current_A - unchecked(x[EkfState.CURRENT_BIAS_A]);
     const z = unchecked(x[EkfState.SOC]);
     // The OCV is piecewise linear in SOC, so extrapolating along the segment found in predict()
     // is exact unless the step crossed a grid point (then off by the slope change times the step).
@@ -364,22 +410,83 @@ export class EkfSocEstimator extends SocEstimator {
     unchecked(c[1] = -r1);
     unchecked(c[2] = -r2);
     unchecked(c[3] = p.hysteresis_V);
-    unchecked(c[4] = r0);
+    unchecked(c[4] = currentKnown ? <f32>0.0 : r0);
     unchecked(c[5] = 1);
 
     const expectedOverpotential = r0 * current + r1 * this.loadCurrent1_A + r2 * this.loadCurrent2_A;
     const r = this.measurementVariance(expectedOverpotential, slope, this.stepLength_s);
-    const P = this.P;
-    const pc = this.pc;
     const innovation = voltage_V - predicted;
     let cpc = this.projectCovariance();
     if (this.monitorInnovation(innovation, cpc + r, slope)) cpc = this.projectCovariance();
-    const s = cpc + r;
     this.innovation_V = innovation;
-    this.innovationVariance_V2 = s;
+    this.innovationVariance_V2 = cpc + r;
+    this.applyScalarUpdate(innovation, r, cpc);
+    this.applyRestVoltageBounds(voltage_V, temperature_C, expectedOverpotential);
+  }
+
+  /**
+   * SOC bounds from a rest voltage, applied as an inequality constraint. Near rest the terminal
+   * voltage pins the OCV to within the hysteresis (at most M_max either way), the voltage error's
+   * and noise's three sigmas and the remaining overpotential, so the SOC lies in
+   * [OCV^-1(v + eta - margin), OCV^-1(v + eta + margin)]. Where the OCV is flat this interval spans
+   * the plateau and says nothing; where it is steep (an LFP cell's last percent, the knees) it is
+   * narrow. The linearised update cannot use that: on a plateau the flat-curve rule discounts
+   * the voltage, so a filter that believes 92 % on an LFP plateau does not move when the cell
+   * rests at 3.40 V, a voltage only the top percent can show. A SOC outside the interval is moved
+   * onto its nearer end by a measurement of SOC = that end with sigma SOC_BOUND_SIGMA (the
+   * active-set projection of a constrained Kalman filter, D. Simon, "Kalman filtering with state
+   * constraints: a survey of linear and nonlinear algorithms", IET Control Theory Appl. 4 (2010)
+   * 1303-1318, with the constraint as a measurement), with a gain on the SOC alone. Inside the
+   * interval nothing happens.
+   */
+  private applyRestVoltageBounds(voltage_V: f32, temperature_C: f32, expectedOverpotential_V: f32): void {
+    const overpotential = Mathf.abs(expectedOverpotential_V);
+    if (!(overpotential <= REST_OVERPOTENTIAL_V)) return;
+    const t = this.tuning;
+    const margin = this.model.maxHysteresis_V() + <f32>3.0 * (t.voltageErrorSigma_V + t.voltageNoise_V + t.modelError_V) + overpotential;
+    const ocv = voltage_V + expectedOverpotential_V;
+    const low = this.model.socFromOcv(ocv - margin, temperature_C);
+    const high = this.model.socFromOcv(ocv + margin, temperature_C);
+    const z = unchecked(this.x[EkfState.SOC]);
+    let bound: f32;
+    if (z < low) bound = low;
+    else if (z > high) bound = high;
+    else return;
+    if (Mathf.abs(bound - z) > BOUND_RESET_SIGMAS * Mathf.sqrt(unchecked(this.P[0]))) {
+      // Outside by more than the filter's own uncertainty allows: its SOC and variance are not to
+      // be trusted (a persisted state the module has since left, charge moved while the node was
+      // off). Projecting such a prior would keep it near the wrong end; what remains known is
+      // that the SOC lies in the interval: its middle, with the variance of a uniform distribution.
+      this.resetSoc(<f32>0.5 * (low + high), (high - low) * (high - low) / <f32>12.0);
+      this.boundResets++;
+      return;
+    }
+    const c = this.c;
+    for (let i = 0; i < N; i++) unchecked(c[i] = 0);
+    unchecked(c[EkfState.SOC] = 1);
+    const cpc = this.projectCovariance();
+    // The SOC alone moves: a violated bound means the SOC is wrong (a cold start on a plateau, a
+    // stale persisted state), and through the correlations a jump of several points would
+    // otherwise be booked partly to the current offset, which the zero-current calibration and
+    // the steep stretches measure far better.
+    this.applyScalarUpdate(bound - z, SOC_BOUND_SIGMA * SOC_BOUND_SIGMA, cpc, true);
+    this.boundCorrections++;
+  }
+
+  /**
+   * Scalar measurement update for the row in c, with pc = P c^T and cpc = c P c^T already in
+   * place (projectCovariance): gain, state, Joseph-form covariance, state clamps and guards.
+   */
+  private applyScalarUpdate(innovation: f32, r: f32, cpc: f32, socOnly: bool = false): void {
+    const x = this.x;
+    const P = this.P;
+    const pc = this.pc;
+    const s = cpc + r;
     const k = this.k;
     for (let i = 0; i < N; i++) {
-      unchecked(k[i] = pc[i] / s);
+      // socOnly: a gain on the SOC alone (a suboptimal gain, which the Joseph form below keeps
+      // exact), for corrections whose cause is known to be the SOC.
+      unchecked(k[i] = socOnly && i != EkfState.SOC ? <f32>0.0 : pc[i] / s);
       unchecked(x[i] += k[i] * innovation);
     }
     // Joseph form (I - KC) P (I - KC)^T + r K K^T, expanded for a scalar measurement:
@@ -571,6 +678,23 @@ export class EkfSocEstimator extends SocEstimator {
     let biasVariance: f32 = biasVariance_A2 >= 0 && biasVariance_A2 < Infinity ? biasVariance_A2 : biasPrior;
     biasVariance += offTime_s >= 0 ? t.biasRandomWalk_A_per_sqrt_s * t.biasRandomWalk_A_per_sqrt_s * offTime_s : biasPrior;
     this.initialise(validSoc - loss, variance, validHysteresis, HYSTERESIS_VARIANCE_RESTORED, validBias, biasVariance);
+    this.clampState();
+    this.guardCovariance();
+  }
+
+  /**
+   * Replaces the SOC and its variance, dropping its correlations with the other states (which
+   * described a SOC that is no longer believed).
+   */
+  private resetSoc(soc: f32, variance: f32): void {
+    const P = this.P;
+    for (let j = 1; j < N; j++) {
+      unchecked(P[j] = 0);
+      unchecked(P[j * N] = 0);
+    }
+    unchecked(this.x[EkfState.SOC] = soc);
+    unchecked(P[0] = variance);
+    this.innovationMean = 0;
     this.clampState();
     this.guardCovariance();
   }

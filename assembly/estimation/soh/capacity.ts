@@ -27,6 +27,11 @@ const RATIO_MAX: f32 = 2.0;
 const SCAN_INTERVALS: i32 = 64;
 /** Averaging time of the current for the rest decision of the pair builder, s. */
 const REST_AVERAGING_s: f32 = 10;
+/**
+ * Largest 1-sigma of a pair's SOC change, relative to the change, that is still used: 20 %, a
+ * capacity known to no better than that from one pair (the prior alone is at 5 %).
+ */
+const PAIR_MAX_RELATIVE_SIGMA: f32 = 0.2;
 /** Bisection steps: 2^-30 of one scan interval is below f32 resolution. */
 const BISECTION_STEPS: i32 = 30;
 
@@ -76,6 +81,11 @@ export class CapacityEstimator {
   update(deltaSoc: f32, deltaSocVariance: f32, charge_Ah: f32, chargeVariance_Ah2: f32): bool {
     if (!(Mathf.abs(deltaSoc) <= 1 && deltaSocVariance > 0 && deltaSocVariance < Infinity
       && Mathf.abs(charge_Ah) < Infinity && chargeVariance_Ah2 > 0 && chargeVariance_Ah2 < Infinity)) return false;
+    // A pair whose SOC change is uncertain by more than PAIR_MAX_RELATIVE_SIGMA of itself says
+    // next to nothing about Q, and AWTLS weighs pairs only approximately when their variance
+    // ratios differ by orders of magnitude (Plett 2011): such a pair, typically one that starts
+    // before the SOC filter has converged, is left out.
+    if (deltaSocVariance > PAIR_MAX_RELATIVE_SIGMA * PAIR_MAX_RELATIVE_SIGMA * deltaSoc * deltaSoc) return false;
     const nominal = this.nominalCapacity_Ah;
     // y relative to nominal capacity, then pre-scaled by k.
     const yRelative = charge_Ah / nominal;
@@ -121,13 +131,16 @@ export class CapacityEstimator {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * The prior as one pair (x = 1, y = k q0) with variance k^2 sigma_q0^2 on both sides, as Plett
-   * initialises the recursion from a nominal capacity (Plett 2011).
+   * The prior as one pair (x = 1, y = k q0), as Plett initialises the recursion from a nominal
+   * capacity (Plett 2011), with the same variance v on both sides. Such a pair's residual y - Q x
+   * has variance v (1 + Q^2) in the scaled units; for the prior to weigh as a capacity known to
+   * sigma_q0 (a residual variance k^2 sigma_q0^2 at Q = k q0), v = k^2 sigma_q0^2 / (1 + k^2 q0^2).
+   * (v = k^2 sigma_q0^2 itself would make the prior sqrt(1 + k^2 q0^2) times weaker than meant.)
    */
   private addPrior(): void {
     const k = this.k;
     const y = k * this.priorRatio;
-    const variance = k * k * this.priorRatioVariance;
+    const variance = k * k * this.priorRatioVariance / (<f32>1.0 + y * y);
     this.c1 = <f32>1.0 / variance;
     this.c2 = y / variance;
     this.c3 = y * y / variance;

@@ -475,6 +475,60 @@ describe("EKF sensor offsets", () => {
   });
 });
 
+describe("EKF zero-current calibration", () => {
+  it("measures the current offset while the string is open, without moving the SOC", () => {
+    const module = new SimulatedModule(nmc, 0.6);
+    const ekf = new EkfSocEstimator(nmc);
+    const voltage = <f32>module.voltage(0, 25);
+    ekf.resetFromOcv(voltage, 25);
+    const soc = ekf.soc;
+    const noise = new Gaussian(31);
+    // Ten samples (the controller's 1 s STANDBY dwell at 10 Hz) of a channel whose zero is at 0.8 A.
+    for (let k = 0; k < 10; k++) {
+      expect(ekf.step(0, voltage, 25, 0.1, <f32>(0.8 + 0.27 * noise.next()))).toBe(0);
+    }
+    const sigma = Math.sqrt(<f64>ekf.biasVariance_A2);
+    log<string>("open-string offset after 1 s: " + ekf.bias_A.toString() + " A +- " + sigma.toString() + " (true 0.8)");
+    expect(Math.abs(<f64>ekf.bias_A - 0.8)).toBeLessThan(3.0 * sigma);
+    expect(sigma).toBeLessThan(0.1);
+    expect(Math.abs(<f64>ekf.soc - <f64>soc)).toBeLessThan(1.0e-3);
+  });
+  it("takes a shunt reading beyond the offset limit as current that flows", () => {
+    const module = new SimulatedModule(nmc, 0.6);
+    const ekf = new EkfSocEstimator(nmc);
+    ekf.resetFromOcv(<f32>module.voltage(0, 25), 25);
+    const before = ekf.soc;
+    const bias = ekf.bias_A;
+    const current: f32 = 10;
+    ekf.step(0, <f32>module.step(10, 25, 1), 25, 1, current);
+    const counted = <f64>current / (3600.0 * module.capacity_Ah);
+    expect(Math.abs((<f64>before - <f64>ekf.soc) - counted)).toBeLessThan(0.5 * counted);
+    expect(Math.abs(<f64>ekf.bias_A - <f64>bias)).toBeLessThan(0.05);
+  });
+});
+
+describe("EKF rest-voltage bounds", () => {
+  it("moves a filter lost on the plateau to the SOC a top-of-charge rest voltage implies", () => {
+    // The LFP-like module has rested at 97 %, on the steep end (3.40 V at 95 %, 3.60 V at 100 %),
+    // but the filter believes 60 % +- 5 %: on the plateau, where the voltage is discounted.
+    const module = new SimulatedModule(lfp, 0.97);
+    const ekf = new EkfSocEstimator(lfp);
+    ekf.restore(0.6, 0.05 * 0.05, 0, 0, 0.01, 0);
+    for (let k = 0; k < 10; k++) ekf.step(0, <f32>module.voltage(0, 25), 25, 0.1);
+    log<string>("plateau belief 60 %, rest at 97 %: " + ekf.soc.toString() + " +- " + ekf.socSigma.toString() + " after " + ekf.boundCorrections.toString() + " bound corrections");
+    expect(ekf.boundCorrections).toBeGreaterThanOrEqual(1);
+    expect(Math.abs(<f64>ekf.soc - 0.97)).toBeLessThan(0.02);
+  });
+  it("leaves a SOC alone that the rest voltage allows", () => {
+    const module = new SimulatedModule(lfp, 0.6);
+    const ekf = new EkfSocEstimator(lfp);
+    // 8 points off on the plateau: within what hysteresis and sensor errors allow there.
+    ekf.restore(0.68, 0.05 * 0.05, 0, 0, 0.01, 0);
+    for (let k = 0; k < 10; k++) ekf.step(0, <f32>module.voltage(0, 25), 25, 0.1);
+    expect(ekf.boundCorrections).toBe(0);
+  });
+});
+
 describe("coulomb counting baseline", () => {
   it("counts charge by hand", () => {
     const counter = new CoulombCounter(hand);

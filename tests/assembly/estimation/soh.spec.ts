@@ -133,13 +133,33 @@ describe("capacity AWTLS", () => {
     estimator.restore(40, 0.01);
     expect(estimator.capacity_Ah).toBeCloseTo(4.2, 6);
   });
+  it("weighs the prior as a capacity known to its sigma", () => {
+    // Prior 5 +- 0.25 Ah (5 %); one pair saying 4.5 Ah to 5 % (0.5 of SOC +- 0.025, a charge error
+    // of 0.1 mAh). Inverse-variance weighting puts the estimate near 4.72 Ah; a prior weighed too
+    // lightly would leave it at the pair's 4.5 Ah.
+    const estimator = new CapacityEstimator(5, 0.25);
+    expect(estimator.update(0.5, 0.025 * 0.025, 2.25, 1.0e-8)).toBe(true);
+    log<string>("prior 5 +- 0.25, pair 4.5 +- 5 %: " + estimator.capacity_Ah.toString() + " +- " + estimator.capacitySigma_Ah.toString());
+    expect(estimator.capacity_Ah).toBeGreaterThan(4.66);
+    expect(estimator.capacity_Ah).toBeLessThan(4.8);
+    expect(estimator.capacitySigma_Ah).toBeLessThan(0.25);
+  });
+  it("leaves out a pair whose SOC change is too uncertain to say anything", () => {
+    const estimator = new CapacityEstimator(5, 0.25);
+    // 0.1 of SOC known to +-0.03 (30 % of itself), as when a pair starts before the SOC filter converged.
+    expect(estimator.update(-0.1, 0.03 * 0.03, -0.45, 1.0e-6)).toBe(false);
+    expect(estimator.updates).toBe(0);
+    expect(estimator.capacity_Ah).toBe(<f32>5);
+    expect(estimator.update(-0.1, 0.01 * 0.01, -0.45, 1.0e-6)).toBe(true);
+  });
   it("builds pairs from a running module", () => {
     const cell = nmcLikeCell();
     cell.capacity_Ah = 4.5;
     cell.coulombicEfficiency = 1;
     const aged = load(cell);
     const module = new SimulatedModule(aged, 0.95);
-    const estimator = new CapacityEstimator(5, 0.5);
+    // A vague prior (5 +- 2.5 Ah): the pairs, not the prior, must find the 4.5 Ah.
+    const estimator = new CapacityEstimator(5, 2.5);
     const builder = new CapacityPairBuilder(aged, 0.2, 0.02);
     let pairs = 0;
     for (let t = 0; t < 7000; t++) {
@@ -194,7 +214,7 @@ describe("SOH estimators", () => {
       soc -= i / <f32>3600;
       rls.step(i, <f32>3.7 - <f32>0.011 * i, soc, 25, 1);
       builder.accumulate(i, 1);
-      builder.offer(soc, 1.0e-4, capacity);
+      builder.offer(soc, 2.5e-5, capacity);
       counter.step(i, 3.7, 1);
     }
     const after = heap.alloc(0);

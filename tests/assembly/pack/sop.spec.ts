@@ -129,15 +129,18 @@ describe("state of power", () => {
 const deratingLimits = new SafetyLimits(ratings(10.0, 5.0));
 
 describe("temperature derating", () => {
-  it("is 1 inside the operating limits and falls linearly to 0 at the safety limits", () => {
+  it("is 1 inside the operating limits and falls linearly to 0 one hysteresis inside the safety limits", () => {
     const hot = deratingLimits.temperatureMaxDischarge_C;
     const cold = deratingLimits.temperatureMinDischarge_C;
+    // Hot: WARNING 50, OPEN 60, hysteresis 2 -> zero at 58. Cold: WARNING -10, OPEN -20 -> zero at -18.
     expect(temperatureDerating(25.0, hot, cold)).toBe(1.0);
     expect(temperatureDerating(50.0, hot, cold)).toBe(1.0);
-    expect(temperatureDerating(55.0, hot, cold)).toBeCloseTo(0.5, 5);
+    expect(temperatureDerating(55.0, hot, cold)).toBeCloseTo(0.375, 5);
+    expect(temperatureDerating(58.0, hot, cold)).toBe(0.0);
     expect(temperatureDerating(60.0, hot, cold)).toBe(0.0);
     expect(temperatureDerating(-10.0, hot, cold)).toBe(1.0);
-    expect(temperatureDerating(-15.0, hot, cold)).toBeCloseTo(0.5, 5);
+    expect(temperatureDerating(-15.0, hot, cold)).toBeCloseTo(0.375, 5);
+    expect(temperatureDerating(-18.0, hot, cold)).toBe(0.0);
     expect(temperatureDerating(-25.0, hot, cold)).toBe(0.0);
     expect(temperatureDerating(NaN, hot, cold)).toBe(0.0);
   });
@@ -151,9 +154,9 @@ describe("temperature derating", () => {
     expect(sop.limitingDischargeModule).toBe(-1);
     m.temperature_C[1] = 42.5;
     sop.update(m);
-    // Discharge: 42.5 degC is inside (W = 50). Charge: (45 - 42.5) / (45 - 35) = 0.25.
+    // Discharge: 42.5 degC is inside (W = 50). Charge: zero at 45 - 2 = 43, so (43 - 42.5) / (43 - 35) = 0.0625.
     expect(sop.maxDischargeCurrent_A(SOP_HORIZON_2S)).toBeCloseTo(9.0, 4);
-    expect(sop.maxChargeCurrent_A(SOP_HORIZON_10S)).toBeCloseTo(4.5 * 0.25, 4);
+    expect(sop.maxChargeCurrent_A(SOP_HORIZON_10S)).toBeCloseTo(4.5 * 0.0625, 4);
     m.temperature_C[0] = -1.0;
     sop.update(m);
     // Below the charge safety limit of 0 degC: no charge at all.

@@ -20,7 +20,7 @@ test("BALANCE_COMMAND: one per bleeding module per second, staggered, E2E, a new
   const frames: { id: number; data: Uint8Array; t_s: number }[] = [];
   const raw = captureFrames(sim.bus);
   let perTickMax = 0;
-  runUntil(sim, 1800, () => false, () => {
+  runUntil(sim, 3600, () => false, () => {
     const fresh = raw.splice(0).filter((f) => typeOf(f.id) === BALANCE_COMMAND);
     perTickMax = Math.max(perTickMax, fresh.length);
     for (const f of fresh) frames.push({ ...f, t_s: sim.time_s });

@@ -36,7 +36,8 @@ test("a controlled pack closes negative, precharges to 95 % of the pack, then cl
   assert.deepEqual(sim.contactors.damageEvents, []);
   assert.equal(sim.contactors.inrushEvents.length, 1);
   assert.ok(sim.contactors.inrushEvents[0]!.voltageDifference_V < 0.05 * sim.plant.packVoltage_V());
-  assert.deepEqual(states.slice(0, 3), [BmsState.INIT, BmsState.PRECHARGE, BmsState.CONNECTED]);
+  // STANDBY for the zero-current dwell (1 s, the nodes calibrate their current channels), then the close.
+  assert.deepEqual(states.slice(0, 4), [BmsState.INIT, BmsState.STANDBY, BmsState.PRECHARGE, BmsState.CONNECTED]);
   assert.equal(c.contactorState(), ContactorState.CLOSED);
   assert.ok(sim.contactors.mainsClosed());
   assert.equal(currentBeforeConnected, 0, "no load current before the mains closed");
