@@ -67,6 +67,11 @@ export class NodeEstimation {
    * zero string current: the filter takes it as a measurement of the channel's offset.
    */
   step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): void {
+    if (openStringShunt_A == openStringShunt_A && !(Mathf.abs(openStringShunt_A) <= this.ekf.openStringLimit_A())) {
+      // More than any offset: current flows after all (the status was stale or wrong). Count it.
+      current_A += openStringShunt_A;
+      openStringShunt_A = NaN;
+    }
     if (!this.started) {
       if (this.pendingRestore) {
         this.ekf.restore(this.restoreSoc, this.restoreSocVariance, this.restoreHysteresis, this.restoreBias_A, this.restoreBiasVariance, 0);

@@ -251,13 +251,13 @@ export class EkfSocEstimator extends SocEstimator {
    * known to be open (the controller's pack state): current_A is then the module's own known
    * current (bleed, converter), taken without the offset, and the shunt channel's reading of the
    * zero string current, openStringShunt_A, measures the offset directly (observeCurrentOffset).
-   * A reading beyond the offset limit means current is flowing after all: the step is then an
+   * A reading beyond openStringLimit_A means current is flowing after all: the step is then an
    * ordinary one with the shunt's reading added to current_A.
    */
   step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): i32 {
     let open = openStringShunt_A == openStringShunt_A;
     let current = current_A;
-    if (open && !(Mathf.abs(openStringShunt_A) <= this.tuning.biasLimit_A)) {
+    if (open && !(Mathf.abs(openStringShunt_A) <= this.openStringLimit_A())) {
       open = false;
       current = current_A + openStringShunt_A;
     }
@@ -272,6 +272,15 @@ export class EkfSocEstimator extends SocEstimator {
     this.update(current, voltage_V, temperature_C, open);
     if (open) this.observeCurrentOffset(openStringShunt_A);
     return 0;
+  }
+
+  /**
+   * Largest shunt reading taken as the channel's zero while the string is open, A: the offset
+   * clamp plus four sigmas of one sample's noise, so that noise on a large offset does not turn
+   * single samples into "current flowing".
+   */
+  openStringLimit_A(): f32 {
+    return this.tuning.biasLimit_A + <f32>4.0 * this.tuning.currentNoise_A;
   }
 
   /**

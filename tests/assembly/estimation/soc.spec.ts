@@ -515,9 +515,22 @@ describe("EKF rest-voltage bounds", () => {
     const ekf = new EkfSocEstimator(lfp);
     ekf.restore(0.6, 0.05 * 0.05, 0, 0, 0.01, 0);
     for (let k = 0; k < 10; k++) ekf.step(0, <f32>module.voltage(0, 25), 25, 0.1);
-    log<string>("plateau belief 60 %, rest at 97 %: " + ekf.soc.toString() + " +- " + ekf.socSigma.toString() + " after " + ekf.boundCorrections.toString() + " bound corrections");
-    expect(ekf.boundCorrections).toBeGreaterThanOrEqual(1);
+    log<string>("plateau belief 60 %, rest at 97 %: " + ekf.soc.toString() + " +- " + ekf.socSigma.toString() + " after " + ekf.boundResets.toString() + " bound resets");
+    // 37 points outside with sigma 5 %: the prior is discarded (a reset into the interval).
+    expect(ekf.boundResets).toBeGreaterThanOrEqual(1);
     expect(Math.abs(<f64>ekf.soc - 0.97)).toBeLessThan(0.02);
+  });
+  it("projects a SOC just outside the bound onto it, keeping the prior's information", () => {
+    const module = new SimulatedModule(lfp, 0.97);
+    const ekf = new EkfSocEstimator(lfp);
+    // 91 % +- 4 %: the bound (about 95 %) is within 3 sigma, so the SOC is moved onto it.
+    ekf.restore(0.91, 0.04 * 0.04, 0, 0, 0.01, 0);
+    ekf.step(0, <f32>module.voltage(0, 25), 25, 0.1);
+    log<string>("belief 91 +- 4 %, rest at 97 %: " + ekf.soc.toString() + " +- " + ekf.socSigma.toString());
+    expect(ekf.boundCorrections).toBe(1);
+    expect(ekf.boundResets).toBe(0);
+    expect(ekf.soc).toBeGreaterThan(0.93);
+    expect(ekf.socSigma).toBeLessThan(0.01);
   });
   it("leaves a SOC alone that the rest voltage allows", () => {
     const module = new SimulatedModule(lfp, 0.6);
