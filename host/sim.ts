@@ -404,6 +404,7 @@ export class Simulation {
     this.faults.apply(this, this.time_s);
     let current_A = this.load === null ? 0 : this.load.current_A(this.time_s, dt_ms / 1000, this.plant);
     if (this.scenario.contactors === "controlled" && !this.contactors.mainsClosed()) current_A = 0;
+    if (this.scenario.limits === "respected") current_A = this.vehicle.limitedCurrent_A(current_A, this.time_s);
     this.plant.step(current_A, dt_ms / 1000, this.ambient_C);
     this.energyBus?.advance(dt_ms / 1000);
     this.clock.advance_us(dt_ms * 1000);
