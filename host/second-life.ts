@@ -3,13 +3,15 @@
 // copies, regrouped with `strata regroup`'s algorithm, and assembled into a new pack that runs at
 // once on what the modules remember. The same modules with wiped records are the comparison.
 import { validateScenario, type Scenario } from "./scenarios/scenario.ts";
-import { Simulation, type CarriedModule } from "./sim.ts";
+import { Simulation, nodeSensorErrors, type CarriedModule } from "./sim.ts";
 import { EcmPack } from "./plant/ecm-pack.ts";
 import { passportFromFlashImage } from "./passport/from-node.ts";
-import { regroup } from "./regroup/regroup.ts";
+import { regroup, type RegroupResult } from "./regroup/regroup.ts";
 import { nodeFlashImage } from "./provisioning/node.ts";
 import { loadCell } from "./plant/chemistry.ts";
+import { Random } from "./random.ts";
 import type { ModulePassport } from "./passport/passport.ts";
+import type { PackPlant } from "./plant/types.ts";
 
 export interface UsedModule extends CarriedModule {
   serial: string;
@@ -17,7 +19,7 @@ export interface UsedModule extends CarriedModule {
   origin: string;
 }
 
-/** Everything of a pack worth carrying: each module with its node's flash and serial. */
+/** Everything of a pack worth carrying: each module with its node (flash, serial, sensor errors). */
 export function disassemble(sim: Simulation, origin: string): UsedModule[] {
   if (!(sim.plant instanceof EcmPack)) throw new Error("only a physical (ecm) pack can be taken apart");
   const plant = sim.plant;
@@ -32,6 +34,7 @@ export function disassemble(sim: Simulation, origin: string): UsedModule[] {
     flash: node.flash.snapshot(),
     serialLow: node.unit["UNIT_SERIAL_LOW"]!,
     serialHigh: node.unit["UNIT_SERIAL_HIGH"]!,
+    sensors: nodeSensorErrors(node),
     serial: node.serial(),
     origin: `${origin}#${i + 1}`,
   }));
@@ -59,18 +62,20 @@ export function readPassports(modules: readonly UsedModule[], at_s: number): { p
   return modules.map((m) => ({ passport: passportFromFlashImage(m.flash, m.serial, at_s), source: m.origin }));
 }
 
-/** The new pack's physical order from a regroup: modules by series position. */
-export function assemble(modules: readonly UsedModule[], passports: { passport: ModulePassport; source: string }[], series: number): { order: UsedModule[]; setAside: number } {
-  const result = regroup(passports, { series, parallel: 1, packs: 1 });
-  const pack = result.packs[0];
-  if (pack === undefined) throw new Error(`regroup formed no pack of ${series}: ${result.setAside.map((s) => `${s.serial ?? s.source}: ${s.reason}`).join("; ")}`);
+/**
+ * The new packs' physical order from a regroup: for each pack formed, its modules by series
+ * position (order is the first pack's).
+ */
+export function assemble(modules: readonly UsedModule[], passports: { passport: ModulePassport; source: string }[], series: number, packs = 1): { packs: UsedModule[][]; order: UsedModule[]; setAside: number; result: RegroupResult } {
+  const result = regroup(passports, { series, parallel: 1, packs });
+  if (result.packs.length < packs) throw new Error(`regroup formed ${result.packs.length} of ${packs} packs of ${series}: ${result.setAside.map((s) => `${s.serial ?? s.source}: ${s.reason}`).join("; ")}`);
   const bySerial = new Map(modules.map((m) => [m.serial, m]));
-  const order = pack.positions.map((p) => {
+  const formed = result.packs.map((pack) => pack.positions.map((p) => {
     const m = bySerial.get(p.serials[0]!);
     if (m === undefined) throw new Error(`regroup placed unknown serial ${p.serials[0]}`);
     return m;
-  });
-  return { order, setAside: result.setAside.length };
+  }));
+  return { packs: formed, order: formed[0]!, setAside: result.setAside.length, result };
 }
 
 /** The same modules with their node records wiped: freshly provisioned flash, nothing remembered. */
@@ -79,14 +84,93 @@ export function wiped(modules: readonly UsedModule[], scenario: Scenario, sim: S
   return modules.map((m) => ({ ...m, flash: fresh.slice() }));
 }
 
+/** What one node knows against the truth of its module. */
+export interface ModuleScore {
+  soc: number;
+  trueSoc: number;
+  capacity_Ah: number;
+  trueCapacity_Ah: number;
+  /** The node's R0 at the module's present SOC and temperature, and the plant's. */
+  r0_Ohm: number;
+  trueR0_Ohm: number;
+}
+
 export interface StartupScore {
   /** Largest |node SOC - true SOC| over the pack, right after start-up. */
   socError: number;
+  socRms: number;
   /** Largest |node capacity / true capacity - 1|. */
   capacityError: number;
+  capacityRms: number;
+  /** Largest |node R0 / true R0 - 1|. */
+  r0Error: number;
+  r0Rms: number;
   /** Seconds from power-on until every node reported a SOC. */
   ready_s: number;
   enumerated: number;
+  modules: ModuleScore[];
+}
+
+/** Each node's SOC, capacity and R0 against its module's. */
+export function moduleScores(sim: Simulation): ModuleScore[] {
+  return sim.nodes.map((node, i) => {
+    const n = node.exports;
+    const trueSoc = sim.plant.moduleSoc(i);
+    return {
+      soc: n.socEstimate(), trueSoc,
+      capacity_Ah: n.capacityEstimate_Ah(), trueCapacity_Ah: sim.plant.moduleCapacity_Ah(i),
+      r0_Ohm: n.resistanceEstimate_Ohm(trueSoc, sim.plant.moduleTemperature_C(i)), trueR0_Ohm: sim.plant.moduleResistance0_Ohm(i),
+    };
+  });
+}
+
+/** Largest absolute value and root mean square. */
+export function maxAndRms(errors: readonly number[]): { max: number; rms: number } {
+  let max = 0;
+  let squares = 0;
+  for (const e of errors) {
+    max = Math.max(max, Math.abs(e));
+    squares += e * e;
+  }
+  return { max, rms: errors.length > 0 ? Math.sqrt(squares / errors.length) : Number.NaN };
+}
+
+/**
+ * The truth the controller's pack figures stand for (assembly/pack/soc.ts): the charge until the
+ * first module is empty D, until the first is full C; pack SOC D / (D + C), usable capacity D + C.
+ */
+export function truePackSoc(plant: PackPlant): { soc: number; usableCapacity_Ah: number } {
+  let dischargeable = Infinity;
+  let chargeable = Infinity;
+  for (let i = 0; i < plant.moduleCount; i++) {
+    const soc = Math.min(1, Math.max(0, plant.moduleSoc(i)));
+    const capacity = plant.moduleCapacity_Ah(i);
+    dischargeable = Math.min(dischargeable, soc * capacity);
+    chargeable = Math.min(chargeable, (1 - soc) * capacity);
+  }
+  const usable = dischargeable + chargeable;
+  return { soc: usable > 0 ? dischargeable / usable : 0, usableCapacity_Ah: usable };
+}
+
+/**
+ * Steps a freshly powered pack for `seconds` (calling onStep after each step) and scores what its
+ * nodes know; no calibration cycle runs.
+ */
+export function scoreStartUp(sim: Simulation, seconds = 5, onStep?: (sim: Simulation) => void): StartupScore {
+  let ready_s = Number.NaN;
+  while (sim.time_s < seconds) {
+    sim.step();
+    onStep?.(sim);
+    if (Number.isNaN(ready_s) && sim.nodes.every((n) => !Number.isNaN(n.exports.socEstimate()))) ready_s = sim.time_s;
+  }
+  const modules = moduleScores(sim);
+  const soc = maxAndRms(modules.map((m) => m.soc - m.trueSoc));
+  const capacity = maxAndRms(modules.map((m) => m.capacity_Ah / m.trueCapacity_Ah - 1));
+  const r0 = maxAndRms(modules.map((m) => m.r0_Ohm / m.trueR0_Ohm - 1));
+  return {
+    socError: soc.max, socRms: soc.rms, capacityError: capacity.max, capacityRms: capacity.rms, r0Error: r0.max, r0Rms: r0.rms,
+    ready_s, enumerated: sim.controller.exports.moduleCount(), modules,
+  };
 }
 
 /**
@@ -94,39 +178,79 @@ export interface StartupScore {
  * nodes restore (or cold-start) and report; no calibration cycle runs.
  */
 export function startUp(scenario: Scenario, carried: UsedModule[], epoch_s: number, seconds = 5): StartupScore {
-  const sim = new Simulation(scenario, { carried, epoch_s });
-  let ready_s = Number.NaN;
-  while (sim.time_s < seconds) {
-    sim.step();
-    if (Number.isNaN(ready_s) && sim.nodes.every((n) => !Number.isNaN(n.exports.socEstimate()))) ready_s = sim.time_s;
-  }
-  let socError = 0;
-  let capacityError = 0;
-  sim.nodes.forEach((n, i) => {
-    socError = Math.max(socError, Math.abs(n.exports.socEstimate() - sim.plant.moduleSoc(i)));
-    capacityError = Math.max(capacityError, Math.abs(n.exports.capacityEstimate_Ah() / sim.plant.moduleCapacity_Ah(i) - 1));
-  });
-  return { socError, capacityError, ready_s, enumerated: sim.controller.exports.moduleCount() };
+  return scoreStartUp(new Simulation(scenario, { carried, epoch_s }), seconds);
 }
 
-/** A used pack: cells aged before the run, then driven and charged so the nodes learn them. */
-export function usedPackScenario(name: string, seed: number, modules: number, fade: number, growth: number, cycles: number): Scenario {
-  const cycle = [
-    { type: "drive-cycle", cycle: "wltc3b", repeat: 6 },
-    { type: "rest", duration_s: 900 },
-    { type: "cc-cv-charge", cRate: 0.5, maxModuleVoltage_V: 4.1, cutoffCRate: 0.05, maxDuration_s: 14400 },
-    { type: "rest", duration_s: 900 },
+export interface UsedPackOptions {
+  name: string;
+  seed: number;
+  modules: number;
+  /** Cycle-ageing capacity fade and resistance growth of the pack's cells before the simulated use (fractions). */
+  fade: number;
+  growth: number;
+  /**
+   * Module-to-module spread of that ageing, relative 1-sigma (a module that ran hotter lost more
+   * capacity and gained more resistance): module m's cells get fade x k_m and growth x k_m.
+   */
+  ageingSpread_rel: number;
+  /** Simulated days of use: drive, park, charge full, park. */
+  cycles: number;
+  /** WLTC class 3b repeats of the last trip before the pack is taken out of service. */
+  lastTrip: number;
+  /** Wall-clock time (s since 1970) at which the service life ends and the pack comes out. */
+  endsAt_s: number;
+}
+
+/** The days' driving uses about this fraction of what the pack holds. */
+const TRIP_DEPTH = 0.65;
+/**
+ * SOC (of nominal capacity) one repeat takes from this pack's LG M50 2P modules through the default
+ * vehicle (measured on the plant at 25 degC): WLTC class 3b 4.56 %, US06 3.21 %.
+ */
+const WLTC3B_SOC = 0.0456;
+const US06_SOC = 0.0321;
+
+/**
+ * A used pack's service life in simulation, compressed into a few days: each day a trip of WLTC
+ * class 3b, US06 x n, WLTC class 3b that takes about 65 % of what the aged pack holds (n from the
+ * fade: a shorter trip for a pack with less range), parked 30 min, charged full at home (CC-CV
+ * 0.5 C to 4.2 V per module, cut-off C/20), parked 30 min; after the last day a short trip and an
+ * hour parked before the pack comes out. Deep trips and full charges give the nodes' capacity
+ * estimators pairs of 0.2-0.4 in SOC that start and end at rest (docs/estimation.md).
+ */
+export function usedPackScenario(o: UsedPackOptions): Scenario {
+  const highway = Math.max(1, Math.round((TRIP_DEPTH * (1 - o.fade) - 2 * WLTC3B_SOC) / US06_SOC));
+  const day = [
+    { type: "drive-cycle", cycle: "wltc3b" }, { type: "drive-cycle", cycle: "us06", repeat: highway }, { type: "drive-cycle", cycle: "wltc3b" },
+    { type: "rest", duration_s: 1800 },
+    { type: "cc-cv-charge", cRate: 0.5, maxModuleVoltage_V: 4.2, cutoffCRate: 0.05, maxDuration_s: 9000 },
+    { type: "rest", duration_s: 1800 },
   ];
   const load: unknown[] = [];
-  for (let c = 0; c < cycles; c++) load.push(...cycle);
-  load.push({ type: "drive-cycle", cycle: "udds", repeat: 3 }, { type: "rest", duration_s: 1200 });
+  for (let c = 0; c < o.cycles; c++) load.push(...day);
+  load.push({ type: "drive-cycle", cycle: "wltc3b", repeat: o.lastTrip }, { type: "rest", duration_s: 3600 });
   return validateScenario({
-    name, seed, sensors: "datasheet-typical",
+    name: o.name, seed: o.seed, sensors: "datasheet-typical",
     pack: {
-      modules, model: "ecm", cell: "lg-inr21700-m50", parallel: 2, initialSoc: 0.9,
+      modules: o.modules, model: "ecm", cell: "lg-inr21700-m50", parallel: 2, initialSoc: 0.95,
       spread: { capacity_rel: 0.03, resistance_rel: 0.05, soc_abs: 0.02, selfDischarge_rel: 0.3 },
-      ageing: { capacityFade: fade, resistanceGrowth: growth },
+      ageing: { capacityFade: o.fade, resistanceGrowth: o.growth },
     },
     load,
-  }, name);
+  }, o.name);
+}
+
+/** Builds a used pack, spreads its ageing over the modules (seeded from the pack's seed) and runs its service life. */
+export function runUsedPack(o: UsedPackOptions): Simulation {
+  const sim = new Simulation(usedPackScenario(o));
+  // The vehicle's clock, set before its first tick so that the service life ends at endsAt_s.
+  sim.vehicle.epoch_s = o.endsAt_s - sim.duration_s;
+  if (!(sim.plant instanceof EcmPack)) throw new Error("a used pack is a physical (ecm) pack");
+  const random = new Random(o.seed ^ 0x5eed);
+  for (const module of sim.plant.pack.modules) {
+    const k = Math.max(0, 1 + o.ageingSpread_rel * random.gaussian());
+    for (const cell of module.cells) cell.setState({ capacityLossCycle: o.fade * k, resistanceGrowthCycle: o.growth * k });
+  }
+  sim.run();
+  return sim;
 }

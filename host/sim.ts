@@ -24,8 +24,8 @@ import { nodeFlashImage } from "./provisioning/node.ts";
 import { EnergyBus, ConverterPeripheral } from "./peripherals/energy-bus.ts";
 import { controllerFlashImage, packConfigurationFor, type PackConfiguration } from "./provisioning/controller.ts";
 import { VehicleEcu } from "./vehicle/vehicle-ecu.ts";
-import { STM32F4_ADC, REF5025 } from "./peripherals/adc.ts";
-import { INA240A1 } from "./peripherals/current-sensor.ts";
+import { STM32F4_ADC, REF5025, type AdcConverterModel } from "./peripherals/adc.ts";
+import { INA240A1, type ShuntAmplifierModel } from "./peripherals/current-sensor.ts";
 import { MURATA_NCP15XH103F03RC } from "./peripherals/ntc.ts";
 
 export const defaultImages = {
@@ -134,12 +134,34 @@ export interface ControllerTelemetry extends ControllerExports {
 /** Vehicle bus bit rate: the Baudrate attribute of boards/vehicle/strata-vehicle.dbc. */
 export const VEHICLE_BUS_BITRATE_bps = 500000;
 
+/**
+ * A node unit's own measurement errors: its converter and reference, its shunt amplifier and shunt,
+ * its thermistor's tolerances. They belong to the board, so they travel with it.
+ */
+export interface NodeSensorErrors {
+  converter: AdcConverterModel;
+  currentSensor: ShuntAmplifierModel;
+  thermistor: { r25Error: number; betaError: number };
+}
+
+/** The sensor errors a node was given (drawn from datasheets, or ideal). */
+export function nodeSensorErrors(node: NodeDevice): NodeSensorErrors {
+  const ntc = node.adc.thermistor("MODULE_TEMPERATURE");
+  return {
+    converter: { ...node.adc.converter },
+    currentSensor: { ...node.adc.currentSensor("MODULE_CURRENT").model },
+    thermistor: { r25Error: ntc.r25Error, betaError: ntc.betaError },
+  };
+}
+
 /** A module that comes with its history: the physical module, its node's flash and serial. */
 export interface CarriedModule {
   module: Module;
   flash: Uint8Array;
   serialLow: number;
   serialHigh: number;
+  /** The node's sensor errors; without them the node draws new ones as the scenario's sensors say. */
+  sensors?: NodeSensorErrors;
 }
 
 export interface SimulationOptions {
@@ -297,7 +319,7 @@ export class Simulation {
       usedSerials.add(serialLow);
       const serialHigh = carried?.serialHigh ?? this.random.nextUint32() & 0xffff;
       const flashImage = carried?.flash.slice() ?? nodeFlash;
-      this.nodes.push(this.wireNode(i, serialLow, serialHigh, flashImage));
+      this.nodes.push(this.wireNode(i, serialLow, serialHigh, flashImage, carried?.sensors));
     }
     this.controller.init();
     for (const node of this.nodes) node.init();
@@ -305,7 +327,7 @@ export class Simulation {
 
 
   /** The node at physical position i: a device on module i's sensors, bleed switch and converter, between chain wires i and i + 1. */
-  private wireNode(i: number, serialLow: number, serialHigh: number, flashImage: Uint8Array | undefined): NodeDevice {
+  private wireNode(i: number, serialLow: number, serialHigh: number, flashImage: Uint8Array | undefined, sensors?: NodeSensorErrors): NodeDevice {
     const plant = this.plant;
     const node = new Device<NodeExports>({
       name: `node-${i}`,
@@ -320,7 +342,13 @@ export class Simulation {
       ...(this.energyBus !== null ? { converter: new ConverterPeripheral(this.energyBus, i) } : {}),
     });
     node.adc.temperature_C = () => plant.moduleTemperature_C(i);
-    if (this.scenario.sensors !== "ideal") this.useDatasheetSensors(node, this.scenario.sensors === "datasheet-typical" ? "typical" : "maximum", serialLow, serialHigh);
+    if (sensors !== undefined) {
+      node.adc.converter = { ...sensors.converter };
+      node.adc.currentSensor("MODULE_CURRENT").model = { ...sensors.currentSensor };
+      Object.assign(node.adc.thermistor("MODULE_TEMPERATURE"), sensors.thermistor);
+    } else if (this.scenario.sensors !== "ideal") {
+      this.useDatasheetSensors(node, this.scenario.sensors === "datasheet-typical" ? "typical" : "maximum", serialLow, serialHigh);
+    }
     if (this.energyBus !== null && this.plant instanceof EcmPack) this.energyBus.attach(i, this.plant.pack.modules[i]!);
     const bleed = this.bleedTarget(i);
     if (bleed !== null && this.nodeBoard.balancing !== undefined) {
@@ -407,16 +435,8 @@ export class Simulation {
     const dt_ms = this.tickPeriod_ms;
     this.faults.apply(this, this.time_s);
     let current_A = this.load === null ? 0 : this.load.current_A(this.time_s, dt_ms / 1000, this.plant);
-    if (this.scenario.contactors === "controlled") {
-      if (!this.contactors.mainsClosed()) current_A = 0;
-      // The inverter respects the BMS: regenerative braking (charge while driving) is limited to
-      // BMS_ChargeLimits' 2 s current, none while that frame is missing or rejected (the VCU's
-      // rule, docs/vehicle-interface.md); the friction brakes take the rest.
-      else if (current_A < 0 && (this.load?.speed_mps ?? 0) > 0) {
-        const limit_A = this.vehicle.signal("BMS_ChargeLimits", "MaxChargeCurrent2s");
-        current_A = Math.max(current_A, -(limit_A >= 0 ? limit_A : 0));
-      }
-    }
+    if (this.scenario.contactors === "controlled" && !this.contactors.mainsClosed()) current_A = 0;
+    if (this.scenario.limits === "respected") current_A = this.vehicle.limitedCurrent_A(current_A, this.time_s);
     this.plant.step(current_A, dt_ms / 1000, this.ambient_C);
     this.energyBus?.advance(dt_ms / 1000);
     this.clock.advance_us(dt_ms * 1000);

@@ -56,6 +56,12 @@ export interface Scenario {
   faults: FaultEvent[];
   /** "closed": the load is always connected; "controlled": it flows only while the controller has both mains closed. */
   contactors: "closed" | "controlled";
+  /**
+   * "ignored": the load draws what it asks for; "respected": the inverter and the charger keep the
+   * pack current within the BMS's 2-s limits (BMS_DischargeLimits, BMS_ChargeLimits), as
+   * docs/vehicle-interface.md requires of them.
+   */
+  limits: "ignored" | "respected";
   /** The VCU's requests over time, in time order; empty: contactors requested closed from the start. */
   vehicle: VehicleEvent[];
   /** Sensor error model of every node: ideal, or drawn from the parts' datasheet figures. */
@@ -138,6 +144,7 @@ export function validateScenario(data: unknown, source: string, baseDir: string 
     load,
     faults: raw.faults ?? [],
     contactors: raw.contactors ?? "closed",
+    limits: raw.limits ?? "ignored",
     vehicle: [...(raw.vehicle ?? [])].sort((a, b) => a.at_s - b.at_s),
     sensors: raw.sensors ?? "ideal",
     activeBalancing: raw.activeBalancing ?? false,

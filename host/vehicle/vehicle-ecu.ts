@@ -11,6 +11,8 @@ import { e2eProtect, e2eValid } from "./e2e.ts";
 
 /** Wall-clock time at simulated time 0 unless a scenario says otherwise: 2026-01-01T00:00:00Z. */
 export const DEFAULT_EPOCH_s = 1_767_225_600;
+/** The vehicle takes the BMS limits as zero when they are missing or older than this (docs/vehicle-interface.md). */
+const LIMITS_TIMEOUT_s = 0.5;
 export const VCU_COMMAND_ID = 0x110;
 export const VCU_TIME_ID = 0x111;
 const E2E_MESSAGES = new Set(["BMS_Faults", "BMS_PackStatus", "BMS_ContactorStatus", "BMS_DischargeLimits", "BMS_ChargeLimits", "BMS_VoltageLimits"]);
@@ -93,6 +95,20 @@ export class VehicleEcu {
 
   signal(message: string, signal: string): number {
     return this.message(message)?.signals.get(signal) ?? Number.NaN;
+  }
+
+  /**
+   * The pack current (A, positive = discharge) an inverter or charger that respects the BMS's 2-s
+   * limits lets through when asked for current_A: 0 while the limit frame is missing or older than
+   * LIMITS_TIMEOUT_s (docs/vehicle-interface.md).
+   */
+  limitedCurrent_A(current_A: number, now_s: number): number {
+    if (current_A === 0) return 0;
+    const discharge = current_A > 0;
+    const frame = this.message(discharge ? "BMS_DischargeLimits" : "BMS_ChargeLimits");
+    if (frame === undefined || now_s - frame.time_s > LIMITS_TIMEOUT_s) return 0;
+    const limit = Math.max(0, frame.signals.get(discharge ? "MaxDischargeCurrent2s" : "MaxChargeCurrent2s") ?? 0);
+    return discharge ? Math.min(current_A, limit) : Math.max(current_A, -limit);
   }
 
   /** Sends what is due at now_ms: VCU_Command every 100 ms, VCU_Time every 1000 ms. */

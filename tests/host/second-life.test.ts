@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { validateScenario } from "../../host/scenarios/scenario.ts";
 import { Simulation } from "../../host/sim.ts";
+import type { EcmPack } from "../../host/plant/ecm-pack.ts";
 import { disassemble, store, readPassports, assemble, wiped, startUp } from "../../host/second-life.ts";
 import { DEFAULT_EPOCH_s } from "../../host/vehicle/vehicle-ecu.ts";
 
@@ -72,4 +73,33 @@ test("modules carry their state into a new pack and start from it, where wiped m
   // Wiped nodes start from the nameplate capacity: off by the fade; remembered capacity is closer.
   assert.ok(withoutRecords.capacityError > 0.08, `wiped capacity error ${withoutRecords.capacityError}`);
   assert.ok(withRecords.capacityError < withoutRecords.capacityError, `remembered ${withRecords.capacityError} vs wiped ${withoutRecords.capacityError}`);
+});
+
+test("a module taken out keeps its node's sensor errors and rests on the shelf undrained", () => {
+  const sim = new Simulation(validateScenario({
+    name: "pack-c", seed: 33, sensors: "datasheet-typical",
+    pack: { modules: 2, model: "ecm", cell: "lg-inr21700-m50", parallel: 2, initialSoc: 0.6 },
+    load: [{ type: "rest", duration_s: 10 }],
+  }, "pack-c"));
+  sim.run();
+  // A node that was bleeding when its pack was taken apart: unplugged, its switch opens.
+  sim.balancingSwitch(0).setStuck("closed");
+  assert.ok(Number.isFinite((sim.plant as EcmPack).pack.modules[0]!.bleedResistance_Ohm));
+  const modules = disassemble(sim, "C");
+  assert.equal(modules[0]!.module.bleedResistance_Ohm, Infinity);
+  const before = modules.map((m) => m.module.soc);
+  store(modules, 30, 20);
+  // 30 days at 20 degC: the datasheet's 0.05 %/day at 25 degC, slower by Arrhenius, +-30 % per cell.
+  modules.forEach((m, i) => {
+    const loss = before[i]! - m.module.soc;
+    assert.ok(loss > 0.003 && loss < 0.02, `module ${i} lost ${loss} of SOC on the shelf`);
+  });
+
+  const scenario = validateScenario({ name: "second-life", seed: 98, sensors: "datasheet-typical", pack: { modules: 2, model: "ecm", cell: "lg-inr21700-m50", parallel: 2 }, load: [{ type: "rest", duration_s: 1 }] }, "sl");
+  const reassembled = new Simulation(scenario, { carried: modules });
+  reassembled.nodes.forEach((node, i) => {
+    assert.deepEqual(node.adc.converter, sim.nodes[i]!.adc.converter, "the converter's errors travel with the node");
+    assert.deepEqual(node.adc.currentSensor("MODULE_CURRENT").model, sim.nodes[i]!.adc.currentSensor("MODULE_CURRENT").model);
+    assert.equal(node.adc.thermistor("MODULE_TEMPERATURE").r25Error, sim.nodes[i]!.adc.thermistor("MODULE_TEMPERATURE").r25Error);
+  });
 });
