@@ -76,7 +76,7 @@ export function chargeScenario(c: Case, seed: number) {
   if (c.variant === "plant parameters 10 % off") pack["parameterScale"] = { capacity: 0.9, resistance: 1.1 };
   if (c.variant === "aged cell (20 % fade, +50 % R)") pack["ageing"] = { capacityFade: 0.2, resistanceGrowth: 0.5 };
   return validateScenario({
-    name: "estimation-bench-charge", seed, ambient_C: 25, sensors: "datasheet-typical", contactors: "controlled", pack, faults: offsetFaults(c, 0),
+    name: "estimation-bench-charge", seed, ambient_C: 25, sensors: "datasheet-typical", contactors: "controlled", limits: "respected", pack, faults: offsetFaults(c, 0),
     load: [{ type: "cc-cv-charge", cRate: 0.5, maxModuleVoltage_V: CHARGE_VOLTAGE_V[c.cell.id], cutoffCRate: 0.05, maxDuration_s: CHARGE_s }],
     vehicle: [{ at_s: 0, contactors: "close", chargeMode: "ac-charge" }, { at_s: CHARGE_s - 10, contactors: "open", chargeMode: "parked" }],
   }, "estimation bench, charge");
@@ -100,7 +100,7 @@ export function driveScenario(c: Case, seed: number) {
   const repeat = (c.variant === "initial SOC 30 points wrong" ? WRONG_START_REPEATS : REPEATS)[c.cycle];
   const faults = offsetFaults(c, 60);
   return validateScenario({
-    name: "estimation-bench-drive", seed: seed + 1000, ambient_C: c.temperature_C, sensors: "datasheet-typical", contactors: "controlled",
+    name: "estimation-bench-drive", seed: seed + 1000, ambient_C: c.temperature_C, sensors: "datasheet-typical", contactors: "controlled", limits: "respected",
     pack: { modules: MODULES, model: "ecm", cell: c.cell.id, parallel: c.cell.parallel },
     load: [{ type: "drive-cycle", cycle: c.cycle, repeat }], faults,
   }, "estimation bench, drive");

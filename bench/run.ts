@@ -9,6 +9,7 @@ import { runEnumerationBench } from "./enumeration.ts";
 import { runProtectionBench } from "./protection.ts";
 import { runRegroupBench } from "./regroup.ts";
 import { runSecondLifeBench } from "./second-life.ts";
+import { runBalancingBench } from "./balancing.ts";
 
 type Bench = { title: string; header?: string; run: () => { rows: string[] } | Promise<{ rows: string[] }> };
 
@@ -19,6 +20,7 @@ const benches: Record<string, Bench> = {
   estimation: { title: "Estimation accuracy (EKF vs coulomb counting + OCV at rest)", run: runEstimationBench },
   enumeration: { title: "Enumeration time vs module count", run: runEnumerationBench },
   protection: { title: "Fault detection and reaction latency", run: runProtectionBench },
+  balancing: { title: "Balancing", run: runBalancingBench },
   regroup: { title: "Regrouping 100,000 module records", run: () => runRegroupBench() },
   "second-life": { title: "Second life: used packs regrouped and started from their records", run: runSecondLifeBench },
 };
