@@ -504,7 +504,10 @@ export class CanBus {
 
   private fires(fault: FrameFault | null, frame: Frame): boolean {
     if (fault === null) return false;
-    if (fault.match !== undefined && !fault.match(frame)) return false;
+    if (fault.match !== undefined) {
+      exposed(frame);
+      if (!fault.match(frame)) return false;
+    }
     const ordinal = this.faultCounts.get(fault) ?? 0;
     this.faultCounts.set(fault, ordinal + 1);
     if (fault.frames?.includes(ordinal) === true) return true;
@@ -587,14 +590,17 @@ export class CanBus {
       end_us = start_us + bits * bitTime;
       winner.transmitted(chosen, start_us);
       let delivered: Frame | null = this.corruptPayload(frame);
-      if (this.tamper !== null) delivered = this.tamper(delivered, end_us);
+      if (this.tamper !== null) {
+        exposed(delivered);
+        delivered = this.tamper(delivered, end_us);
+      }
       if (this.portsWithRec > 0) for (const r of ports) if (r !== winner && r.connected && !r.isBusOff) r.receivedOk();
       if (delivered !== null && shared) {
         this.framesDelivered++;
-        // The frame can be filled again by its sender once every receiver has copied it: nothing
-        // else saw it (no tamper, no fault knob with a match callback) and nothing keeps it (no
-        // delayed delivery, no receiver that holds on to data).
-        let done = delivered === frame && this.tamper === null && this.wireErrors === null && this.payloadCorruption === null;
+        // The frame can be filled again by its sender once every receiver has copied it: no user
+        // callback saw it (tamper, a fault knob's match) and nothing keeps it (no delayed
+        // delivery, no drop knob, no receiver that holds on to data).
+        let done = delivered === frame && frame instanceof QueuedFrame && !frame.exposed;
         // The cached list is never changed once made (a filter change makes a new one), so it can
         // be walked while the receivers' firmware runs.
         const receivers = this.acceptingReceivers(delivered.id, winner);
@@ -815,6 +821,8 @@ class QueuedFrame implements Frame {
   id = 0;
   queued_us = 0;
   data: Uint8Array;
+  /** Handed to a user callback (tamper, a fault knob's match) since it was filled: it may be kept, so it is never filled again. */
+  exposed = false;
   private readonly bytes = new Uint8Array(8);
   private readonly views: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
 
@@ -822,8 +830,9 @@ class QueuedFrame implements Frame {
     this.data = this.bytes;
   }
 
-  /** Makes data `length` (0..8) bytes long. */
+  /** Makes data `length` (0..8) bytes long, for a new frame. */
   resize(length: number): void {
+    this.exposed = false;
     let view = this.views[length];
     if (view === undefined) {
       view = length === 8 ? this.bytes : this.bytes.subarray(0, length);
@@ -831,6 +840,11 @@ class QueuedFrame implements Frame {
     }
     this.data = view;
   }
+}
+
+/** Marks a queued frame as seen by a user callback (see QueuedFrame.exposed). */
+function exposed(frame: Frame): void {
+  if (frame instanceof QueuedFrame) frame.exposed = true;
 }
 
 export type Receiver = (id: number, data: Uint8Array, time_us: number) => void;

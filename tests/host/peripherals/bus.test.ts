@@ -331,5 +331,14 @@ test("a frame is filled again only after receivers that copy it: data kept by an
   };
   for (let k = 0; k < 3; k++) exchange(0x200 + k, 0x20 + k);
   assert.deepEqual(seen.map((d) => d[0]), [0x20, 0x21, 0x22]);
-  assert.equal(copied.length, 11);
+  // So does a fault knob's match callback, even one that never fires and is gone by delivery time.
+  bus.tamper = null;
+  const matched: Uint8Array[] = [];
+  bus.wireErrors = { match: (frame) => (matched.push(frame.data), false) };
+  for (let k = 0; k < 3; k++) exchange(0x200 + k, 0x30 + k);
+  bus.wireErrors = null;
+  for (let k = 0; k < 3; k++) exchange(0x200 + k, 0x40 + k);
+  assert.deepEqual(matched.map((d) => d[0]), [0x30, 0x31, 0x32]);
+  assert.deepEqual(seen.map((d) => d[0]), [0x20, 0x21, 0x22]);
+  assert.equal(copied.length, 17);
 });
