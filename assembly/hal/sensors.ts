@@ -14,6 +14,8 @@ export function requireConfig(key: i32, min: f64, max: f64): f64 {
 }
 
 export class AnalogFrontEnd {
+  // The board constants: written by configure() only (the thermistor conversions it remembers
+  // hold for the constants it read).
   bits: i32 = 0;
   reference_mV: f32 = 0;
   dividerRatio: f32 = 0;
