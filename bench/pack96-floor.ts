@@ -35,7 +35,7 @@ function record(sim: Simulation, ticks: number): Recording {
   const codes: number[][][] = [];
   const frames: RecordedFrame[][] = [];
   let tickCodes: number[][] = [];
-  let tickFrames: { id: number; pending: Uint8Array; frame: RecordedFrame }[] = [];
+  let tickFrames: { ordinal: number; frame: RecordedFrame }[] = [];
   sim.nodes.forEach((node, i) => {
     const adc = node.adc as unknown as { read(channel: number): number };
     const read = adc.read.bind(adc);
@@ -49,8 +49,10 @@ function record(sim: Simulation, ticks: number): Recording {
     const receive = (device as unknown as { receive(id: number, data: Uint8Array, time_us: number): void }).receive.bind(device);
     (device as unknown as { receive: typeof receive }).receive = (id, data, time_us) => {
       const last = tickFrames[tickFrames.length - 1];
-      if (last !== undefined && last.id === id && last.pending === data) last.frame.receivers.push(d);
-      else tickFrames.push({ id, pending: data, frame: { id, data: data.slice(), receivers: [d] } });
+      // One transmitted frame reaches its receivers one after another (framesDelivered counts frames).
+      const ordinal = sim.bus.framesDelivered;
+      if (last !== undefined && last.ordinal === ordinal) last.frame.receivers.push(d);
+      else tickFrames.push({ ordinal, frame: { id, data: data.slice(), receivers: [d] } });
       receive(id, data, time_us);
     };
   });
