@@ -6,7 +6,8 @@
 import { performance } from "node:perf_hooks";
 import { loadavg } from "node:os";
 import { validateScenario } from "../host/scenarios/scenario.ts";
-import { Simulation } from "../host/sim.ts";
+import { Simulation, type SimulationOptions } from "../host/sim.ts";
+import { floor96, callsAlone96 } from "./pack96-floor.ts";
 
 export interface Pack96Run {
   /** Simulated time over wall-clock time. */
@@ -20,12 +21,12 @@ export interface Pack96Run {
   phases_us?: Record<string, number>;
 }
 
-function pack96(parallel: number, seconds: number): Simulation {
+export function pack96(parallel: number, seconds: number, options: SimulationOptions = {}): Simulation {
   return new Simulation(validateScenario({
     name: "pack96", seed: 96, duration_s: seconds + 10,
     pack: { modules: 96, model: "ecm", cell: "lg-inr21700-m50", parallel, initialSoc: 0.85, spread: { capacity_rel: 0.01, resistance_rel: 0.03, soc_abs: 0.01 } },
     load: [{ type: "drive-cycle", cycle: "udds" }],
-  }, "pack96"));
+  }, "pack96"), options);
 }
 
 export function simulate96(parallel: number, seconds: number): Pack96Run {
@@ -95,7 +96,7 @@ export function phases96(parallel: number, seconds: number): Record<string, numb
   return out;
 }
 
-export function runPack96Bench(): { rows: string[] } {
+export async function runPack96Bench(): Promise<{ rows: string[] }> {
   const rows: string[] = [];
   for (const parallel of [1, 4]) {
     const runs = [simulate96(parallel, 120), simulate96(parallel, 120), simulate96(parallel, 120)];
@@ -105,9 +106,16 @@ export function runPack96Bench(): { rows: string[] } {
     const share = (x: number): string => `${((100 * x) / p["total"]!).toFixed(0)} %`;
     rows.push(`| 96 modules × ${parallel}P LG M50, UDDS, 10 Hz, both firmwares, best of 3 × 120 s | ${wall.ratio.toFixed(0)}× real time (wall clock), ${cpu.cpuRatio.toFixed(0)}× (CPU time of the process) | ${wall.perStep_us.toFixed(0)} µs wall, ${cpu.cpuPerStep_us.toFixed(0)} µs CPU per 100 ms tick (${(cpu.cpuPerStep_us / 96).toFixed(2)} µs CPU per module); phases: plant ${share(p["plant"]!)}, node ticks (firmware + ADC, GPIO, bus_send) ${share(p["nodes"]!)}, bus (arbitration, delivery, controller and node busReceive) ${share(p["bus"]!)}, controller tick ${share(p["controller"]!)}; load average ${loadavg()[0]!.toFixed(1)} on 2 cores |`);
   }
+  // The floor under these figures (bench/pack96-floor.ts): the firmwares' own work and the calls
+  // they need, with a harness that costs nothing else; then the calls alone into empty stubs.
+  for (const parallel of [1, 4]) {
+    const floor = floor96(parallel, 1200);
+    const calls = await callsAlone96(floor.deliveries);
+    rows.push(`| floor, 96 modules × ${parallel}P: both firmwares replaying a recorded run, every HAL import answering at once, no plant or bus model (bench/pack96-floor.ts) | ${floor.cpuPerTick_us.toFixed(0)} µs CPU per tick = ${(1e5 / floor.cpuPerTick_us).toFixed(0)}× at most | best 200-tick chunk of 1200; per tick ${floor.nodeTicks} node ticks, ${floor.adcReads.toFixed(0)} adc_read, ${floor.deliveries.toFixed(0)} busReceive, 1 controller tick; the same calls into empty stubs: ${calls.toFixed(0)} µs |`);
+  }
   return { rows };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const row of runPack96Bench().rows) console.log(row);
+  for (const row of (await runPack96Bench()).rows) console.log(row);
 }

@@ -153,7 +153,8 @@ export class Device<E extends FirmwareExports> {
     const instance = this.instantiate();
     this.exports = instance.exports;
     this.memory = instance.memory;
-    this.port.onReceive((id, data, time_us) => this.receive(id, data, time_us));
+    // receive() copies the data into linear memory before the firmware sees it.
+    this.port.onReceive((id, data, time_us) => this.receive(id, data, time_us), true);
     this.vehiclePort?.onReceive((id, data, time_us) => this.receiveVehicle(id, data, time_us));
     this.gpio.onInputEdge = (pin, level) => this.guard(() => {
       const handler = this.exports.gpioChanged;

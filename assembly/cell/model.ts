@@ -228,12 +228,17 @@ export class CellModel {
       this.socWeight = 1;
       return;
     }
-    let lo = 0;
-    let hi = last;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (unchecked(this.socAxis[mid]) <= soc) lo = mid;
-      else hi = mid;
+    // The SOC moves little between lookups: the bracket of the last one usually still holds it.
+    // The interval is unique (strictly increasing axis), so this finds what the search would.
+    let lo = this.socIndex;
+    if (!(lo < last && unchecked(this.socAxis[lo]) <= soc && soc < unchecked(this.socAxis[lo + 1]))) {
+      lo = 0;
+      let hi = last;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (unchecked(this.socAxis[mid]) <= soc) lo = mid;
+        else hi = mid;
+      }
     }
     const a = unchecked(this.socAxis[lo]);
     this.socIndex = lo;
@@ -254,8 +259,12 @@ export class CellModel {
       this.temperatureWeight = 1;
       return;
     }
-    let k = 0;
-    while (k + 1 < last && unchecked(this.temperatureAxis_C[k + 1]) <= temperature_C) k++;
+    // As for the SOC: the last bracket first, the scan only when the temperature left it.
+    let k = this.temperatureIndex;
+    if (!(k < last && unchecked(this.temperatureAxis_C[k]) <= temperature_C && temperature_C < unchecked(this.temperatureAxis_C[k + 1]))) {
+      k = 0;
+      while (k + 1 < last && unchecked(this.temperatureAxis_C[k + 1]) <= temperature_C) k++;
+    }
     const a = unchecked(this.temperatureAxis_C[k]);
     this.temperatureIndex = k;
     this.temperatureIndexNext = k + 1;

@@ -14,6 +14,8 @@ export function requireConfig(key: i32, min: f64, max: f64): f64 {
 }
 
 export class AnalogFrontEnd {
+  // The board constants: written by configure() only (the thermistor conversions it remembers
+  // hold for the constants it read).
   bits: i32 = 0;
   reference_mV: f32 = 0;
   dividerRatio: f32 = 0;
@@ -27,6 +29,22 @@ export class AnalogFrontEnd {
   configured: bool = false;
   /** One bit per logical channel (0..31) whose last conversion failed: a failure is reported once, when it starts. */
   failedChannels: u32 = 0;
+  /**
+   * The last thermistor conversion per channel slot (channel & 31): code and temperature. A
+   * temperature moves by less than a code between most ticks, and the same code gives the same
+   * temperature without the logarithm. Keyed by code alone, since every NTC channel of a board
+   * shares the constants (configure() forgets them).
+   */
+  private readonly ntcCodes: StaticArray<i32> = new StaticArray<i32>(32);
+  private readonly ntcTemperatures: StaticArray<f32> = new StaticArray<f32>(32);
+
+  constructor() {
+    this.forgetConversions();
+  }
+
+  private forgetConversions(): void {
+    for (let i = 0; i < 32; i++) unchecked(this.ntcCodes[i] = -1);
+  }
 
   /** Loads the constants; hasNtc is false on boards without a thermistor channel. */
   configure(hasNtc: bool): bool {
@@ -53,6 +71,7 @@ export class AnalogFrontEnd {
       this.ntcBeta_K = <f32>beta;
       this.ntcPullup_Ohm = <f32>pullup;
     }
+    this.forgetConversions();
     this.configured = ok;
     return ok;
   }
@@ -85,6 +104,12 @@ export class AnalogFrontEnd {
   /** Thermistor temperature in degC, NaN when the conversion failed or the sensor is open/shorted. */
   temperature_C(channel: i32): f32 {
     const code = this.read(channel);
-    return code < 0 ? NaN : ntcTemperature_C(code, this.bits, this.ntcR25_Ohm, this.ntcBeta_K, this.ntcPullup_Ohm);
+    if (code < 0) return NaN;
+    const slot = channel & 31;
+    if (unchecked(this.ntcCodes[slot]) == code) return unchecked(this.ntcTemperatures[slot]);
+    const temperature = ntcTemperature_C(code, this.bits, this.ntcR25_Ohm, this.ntcBeta_K, this.ntcPullup_Ohm);
+    unchecked(this.ntcCodes[slot] = code);
+    unchecked(this.ntcTemperatures[slot] = temperature);
+    return temperature;
   }
 }

@@ -147,6 +147,8 @@ class NodeState {
   bleedResistance_Ohm: f32 = 0;
   boardTemperature_C: f32 = NaN;
   balancingAllowed: bool = false;
+  /** Level last written to BALANCE_SWITCH (init writes it low): the pin is written only when it changes. */
+  balanceSwitchOn: bool = false;
   balanceCounter: i32 = -1;
   reportCounter: i32 = 0;
   balanceSequence: i32 = 0;
@@ -357,7 +359,11 @@ function balance(s: NodeState, now_ms: i64, dt_ms: i64): void {
   const bleed = s.bleed;
   if (bleed !== null) {
     const on = bleed.tick(now_ms, s.voltage_mV / 1000, s.boardTemperature_C, linkUp);
-    gpio_write(GpioPin.BALANCE_SWITCH, on ? 1 : 0);
+    // An output keeps its level: a write per tick would only repeat it (and costs a HAL call).
+    if (on != s.balanceSwitchOn) {
+      gpio_write(GpioPin.BALANCE_SWITCH, on ? 1 : 0);
+      s.balanceSwitchOn = on;
+    }
   }
   if (!s.hasConverter) return;
   let power_W: f32 = 0;

@@ -151,7 +151,15 @@ export interface AdcOptions {
 /** One channel's front end: the board's description, its thermistor or shunt model, and the plant quantity it samples. */
 class ChannelFrontEnd {
   source: (() => number) | null = null;
-  constructor(readonly input: ChannelInput, readonly ntc: NtcThermistor | null, readonly sensor: CurrentSensor | null) {}
+  /**
+   * A divider's ratio, copied out of the board description (0 for other front ends): adc_read
+   * runs four times per node per tick, and reading one number field of this one class is cheaper
+   * than a switch over the three shapes of board objects.
+   */
+  readonly dividerRatio: number;
+  constructor(readonly input: ChannelInput, readonly ntc: NtcThermistor | null, readonly sensor: CurrentSensor | null) {
+    this.dividerRatio = input.input === "divider" ? input.dividerRatio : 0;
+  }
 }
 
 export class AdcPeripheral implements Peripheral {
@@ -287,8 +295,7 @@ export class AdcPeripheral implements Peripheral {
       if (f.stuckCode !== null) return f.stuckCode;
       v = v * (1 + f.gainError) + f.offset_mV;
     }
-    const code = this.transfer(v, f?.noise_LSB ?? 0);
-    return Math.min(this.fullScale - 1, Math.max(0, Math.round(code)));
+    return this.quantise(this.transfer(v, f?.noise_LSB ?? 0));
   }
 
   /** ADC pin voltage (mV) of a channel for a physical value, through its front-end model. */
@@ -302,19 +309,35 @@ export class AdcPeripheral implements Peripheral {
     // The pull-up hangs from the ADC reference, so a thermistor channel is ratiometric.
     if (frontEnd.ntc !== null) return frontEnd.ntc.input_mV(value, this.actualReference_mV());
     if (frontEnd.sensor !== null) return frontEnd.sensor.output_mV(value);
-    return frontEndInput_mV(frontEnd.input, value, this.reference_mV);
+    // frontEndInput_mV's divider case, with the same arithmetic.
+    return (value * 1000) / frontEnd.dividerRatio;
   }
 
   read(channel: number): number {
-    const f = this.faults[channel];
-    if (f?.errorCode != null) return f.errorCode;
-    const frontEnd = this.channels[channel];
-    if (frontEnd === undefined) return -1;
+    // Only channels with a front end can convert; the others (and any number outside the
+    // channel table, which would be a slow out-of-bounds array read) answer -1 at once.
+    const frontEnd = channel >= 0 && channel < this.channels.length ? this.channels[channel] : undefined;
+    if (frontEnd === undefined) return this.faultOnly(channel);
+    const f = channel < this.faults.length ? this.faults[channel] : undefined;
+    if (f !== undefined && f.errorCode != null) return f.errorCode;
     const source = frontEnd.source;
     if (source === null) return -1;
     this.conversions++;
     this.busy.add(this.converter.conversionTime_us);
-    return this.convert(channel, this.frontEndOutput_mV(frontEnd, source()));
+    const input_mV = this.frontEndOutput_mV(frontEnd, source());
+    if (f === undefined) return this.quantise(this.transfer(input_mV, 0));
+    return this.convert(channel, input_mV);
+  }
+
+  /** A channel without a front end: an injected error code, else -1. */
+  private faultOnly(channel: number): number {
+    const f = channel >= 0 && channel < this.faults.length ? this.faults[channel] : undefined;
+    return f !== undefined && f.errorCode != null ? f.errorCode : -1;
+  }
+
+  /** Clamped to the converter's range and rounded to a code. */
+  private quantise(code: number): number {
+    return Math.min(this.fullScale - 1, Math.max(0, Math.round(code)));
   }
 
   /** Size of one code step in physical units for a channel at a given value (for test tolerances). */

@@ -5,7 +5,7 @@
 // the fault confinement rules of ISO 11898-1: error frames, automatic retransmission, TEC/REC,
 // error-passive and bus-off with recovery.
 import type { Peripheral, HalImport, MemoryAccess } from "./types.ts";
-import { checkedCopy } from "./types.ts";
+import { checkedBytes } from "./types.ts";
 import type { SimClock } from "./clock.ts";
 import type { Random } from "../random.ts";
 
@@ -213,8 +213,14 @@ export class CanBus {
    * random: the run's seeded generator, needed only by probabilistic fault knobs. extendedIds:
    * 29-bit identifiers (CAN 2.0B, the module bus) or 11-bit ones (CAN 2.0A, the vehicle bus).
    */
+  /** bitTime_us() and the worst-case length of a frame by its byte count, computed once: transmit() needs both for every frame. */
+  private readonly bitTime: number;
+  private readonly worstCaseBits: number[] = [];
+
   constructor(readonly bitrate_bps: number, private readonly clock: SimClock, public random: Random | null = null, readonly extendedIds = true) {
     if (!(bitrate_bps > 0)) throw new Error(`bus bit rate must be positive, got ${bitrate_bps}`);
+    this.bitTime = 1e6 / bitrate_bps;
+    for (let n = 0; n <= 8; n++) this.worstCaseBits.push(worstCaseFrameBits(n, extendedIds));
   }
 
   attach(port: BusPort): void {
@@ -227,12 +233,14 @@ export class CanBus {
   }
 
   bitTime_us(): number {
-    return 1e6 / this.bitrate_bps;
+    return this.bitTime;
   }
 
   /** Length of a frame on the wire in bits, interframe space included, under the stuffing model. */
   frameBits(frame: Frame): number {
-    return this.stuffing === "exact" ? exactFrameBits(frame.id, frame.data, this.extendedIds) : worstCaseFrameBits(frame.data.length, this.extendedIds);
+    if (this.stuffing === "exact") return exactFrameBits(frame.id, frame.data, this.extendedIds);
+    const n = frame.data.length;
+    return n <= 8 ? this.worstCaseBits[n]! : worstCaseFrameBits(n, this.extendedIds);
   }
 
   frameDuration_us(frame: Frame): number {
@@ -496,7 +504,10 @@ export class CanBus {
 
   private fires(fault: FrameFault | null, frame: Frame): boolean {
     if (fault === null) return false;
-    if (fault.match !== undefined && !fault.match(frame)) return false;
+    if (fault.match !== undefined) {
+      exposed(frame);
+      if (!fault.match(frame)) return false;
+    }
     const ordinal = this.faultCounts.get(fault) ?? 0;
     this.faultCounts.set(fault, ordinal + 1);
     if (fault.frames?.includes(ordinal) === true) return true;
@@ -579,17 +590,27 @@ export class CanBus {
       end_us = start_us + bits * bitTime;
       winner.transmitted(chosen, start_us);
       let delivered: Frame | null = this.corruptPayload(frame);
-      if (this.tamper !== null) delivered = this.tamper(delivered, end_us);
+      if (this.tamper !== null) {
+        exposed(delivered);
+        delivered = this.tamper(delivered, end_us);
+      }
       if (this.portsWithRec > 0) for (const r of ports) if (r !== winner && r.connected && !r.isBusOff) r.receivedOk();
       if (delivered !== null && shared) {
         this.framesDelivered++;
+        // The frame can be filled again by its sender once every receiver has copied it: no user
+        // callback saw it (tamper, a fault knob's match) and nothing keeps it (no delayed
+        // delivery, no drop knob, no receiver that holds on to data).
+        let done = delivered === frame && frame instanceof QueuedFrame && !frame.exposed;
         // The cached list is never changed once made (a filter change makes a new one), so it can
         // be walked while the receivers' firmware runs.
         const receivers = this.acceptingReceivers(delivered.id, winner);
         for (let k = 0; k < receivers.length; k++) {
           const r = receivers[k]!;
-          if (r !== winner) this.route(r, delivered, end_us);
+          if (r === winner) continue;
+          if (r.faults.drop !== null || r.keepsFrames()) done = false;
+          if (!this.route(r, delivered, end_us)) done = false;
         }
+        if (done) winner.giveBack(frame);
       }
     }
     if (passiveBefore || winner.isErrorPassive()) winner.suspendUntil_us = end_us + SUSPEND_TRANSMISSION_BITS * bitTime;
@@ -615,22 +636,23 @@ export class CanBus {
     return { ...frame, data };
   }
 
-  /** Hands a frame to one receiver, now or after its receive delay, unless the receiver misses it. */
-  private route(port: BusPort, frame: Frame, end_us: number): void {
+  /** Hands a frame to one receiver, now or after its receive delay, unless the receiver misses it; false when the delivery waits. */
+  private route(port: BusPort, frame: Frame, end_us: number): boolean {
     if (this.fires(port.faults.drop, frame)) {
       port.framesMissed++;
-      return;
+      return true;
     }
     let delay = port.faults.rxDelay_us;
     if (port.faults.rxJitter_us > 0) delay += this.uniform() * port.faults.rxJitter_us;
     if (delay <= 0) {
       this.deliver(port, frame, end_us);
-      return;
+      return true;
     }
     const time_us = end_us + delay;
     let i = this.pending.length;
     while (i > 0 && this.pending[i - 1]!.time_us > time_us) i--;
     this.pending.splice(i, 0, { time_us, port, frame });
+    return false;
   }
 
   private deliver(port: BusPort, frame: Frame, time_us: number): void {
@@ -790,6 +812,41 @@ class PortHeap {
   }
 }
 
+/**
+ * A frame a port queued. Its data is a view of its own eight bytes (one view per length, made
+ * once), so that once the bus has delivered it to receivers that copy it, a later send fills the
+ * same object instead of allocating a frame and a buffer.
+ */
+class QueuedFrame implements Frame {
+  id = 0;
+  queued_us = 0;
+  data: Uint8Array;
+  /** Handed to a user callback (tamper, a fault knob's match) since it was filled: it may be kept, so it is never filled again. */
+  exposed = false;
+  private readonly bytes = new Uint8Array(8);
+  private readonly views: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+
+  constructor(readonly sender: BusPort) {
+    this.data = this.bytes;
+  }
+
+  /** Makes data `length` (0..8) bytes long, for a new frame. */
+  resize(length: number): void {
+    this.exposed = false;
+    let view = this.views[length];
+    if (view === undefined) {
+      view = length === 8 ? this.bytes : this.bytes.subarray(0, length);
+      this.views[length] = view;
+    }
+    this.data = view;
+  }
+}
+
+/** Marks a queued frame as seen by a user callback (see QueuedFrame.exposed). */
+function exposed(frame: Frame): void {
+  if (frame instanceof QueuedFrame) frame.exposed = true;
+}
+
 export type Receiver = (id: number, data: Uint8Array, time_us: number) => void;
 
 /** Acceptance filter slots a port offers (bxCAN has 14 banks per controller, RM0090 32.7.4; 8 is what the ABI promises). */
@@ -883,9 +940,18 @@ export class BusPort implements Peripheral {
     bus.attach(this);
   }
 
-  onReceive(receiver: Receiver): void {
+  /**
+   * copiesData: the receiver copies the data before it returns and keeps no reference to it (a
+   * device copying into its linear memory). Frames delivered only to such receivers are reused
+   * for later sends instead of allocating new ones.
+   */
+  onReceive(receiver: Receiver, copiesData = false): void {
     this.receiver = receiver;
+    this.receiverCopies = copiesData;
   }
+  private receiverCopies = false;
+  /** Delivered frames of this port's, ready to be filled again (see giveBack). */
+  private readonly spareFrames: QueuedFrame[] = [];
 
   private readonly candidateScratch: Candidate = { frame: null as unknown as Frame, ready_us: 0, babble: false };
 
@@ -1050,25 +1116,51 @@ export class BusPort implements Peripheral {
     this.receiver(frame.id, frame.data, time_us);
   }
 
-  send(id: number, data: Uint8Array): number {
-    return this.enqueue(id, data, true);
+  /** @internal whether this port's receiver may keep a delivered frame's data after it returns. */
+  keepsFrames(): boolean {
+    return this.receiver !== null && !this.receiverCopies;
   }
 
-  /** send() with the data copied only when `copy` (the HAL imports pass a fresh copy of firmware memory). */
-  private enqueue(id: number, data: Uint8Array, copy: boolean): number {
-    if (data.length > 8 || id < 0 || id > (this.bus.extendedIds ? 0x1fffffff : 0x7ff)) return -2;
-    const now_us = this.bus.now_us();
-    if (this.busOff) this.refresh(now_us);
+  send(id: number, data: Uint8Array): number {
+    const status = this.admit(id, data.length);
+    if (status !== 0) return status;
+    const frame = this.frameToFill(data.length);
+    for (let i = 0; i < data.length; i++) frame.data[i] = data[i]!;
+    return this.enqueue(frame, id);
+  }
+
+  /** The checks of a send, in the order the ABI's return codes rank them: 0 when the frame may be queued. */
+  private admit(id: number, length: number): number {
+    if (length > 8 || id < 0 || id > (this.bus.extendedIds ? 0x1fffffff : 0x7ff)) return -2;
+    if (this.busOff) this.refresh(this.bus.now_us());
     if (this.busOff) {
       this.refusedBusOff++;
       return -3;
     }
-    const queue = this.queue;
-    if (queue.length >= this.txQueueFrames) {
+    if (this.queue.length >= this.txQueueFrames) {
       this.refusedFull++;
       return -1;
     }
-    queue.push({ id, data: copy ? data.slice() : data, queued_us: now_us, sender: this });
+    return 0;
+  }
+
+  /** A frame of this port's to fill with `length` bytes: a delivered one given back by the bus, or a new one. */
+  private frameToFill(length: number): QueuedFrame {
+    const frame = this.spareFrames.pop() ?? new QueuedFrame(this);
+    frame.resize(length);
+    return frame;
+  }
+
+  /** @internal the bus is done with a frame this port sent: no one holds it any more, so a later send may fill it again. */
+  giveBack(frame: Frame): void {
+    if (frame instanceof QueuedFrame && frame.sender === this && this.spareFrames.length < this.txQueueFrames) this.spareFrames.push(frame);
+  }
+
+  private enqueue(frame: QueuedFrame, id: number): number {
+    frame.id = id;
+    frame.queued_us = this.bus.now_us();
+    const queue = this.queue;
+    queue.push(frame);
     if (queue.length === 1) this.bus.portChanged(this);
     this.bus.markReady(this);
     return 0;
@@ -1077,7 +1169,14 @@ export class BusPort implements Peripheral {
   /** The HAL's bus_send / vehicle_send: length checked, the bytes copied out of firmware memory, queued. */
   protected sendFromMemory(memory: MemoryAccess, id: number, ptr: number, length: number): number {
     if (length < 0 || length > 8) return -2;
-    return this.enqueue(id >>> 0, checkedCopy(memory, ptr, length), false);
+    // A buffer outside memory traps whatever the bus state, as the copy used to come first.
+    const bytes = checkedBytes(memory, ptr, length);
+    const status = this.admit(id >>> 0, length);
+    if (status !== 0) return status;
+    const frame = this.frameToFill(length);
+    const data = frame.data;
+    for (let i = 0; i < length; i++) data[i] = bytes[ptr + i]!;
+    return this.enqueue(frame, id >>> 0);
   }
 
   /** bus_status as the ABI defines it: REC bits 0-7, TEC bits 8-15 (both saturated), state bits 16-17, queue bits 24-31. */

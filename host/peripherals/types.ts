@@ -25,13 +25,11 @@ export function checkedView(memory: MemoryAccess, ptr: number, length: number): 
   return bytes.subarray(ptr, ptr + length);
 }
 
-/** A copy of a firmware buffer, with checkedView's bounds check (one allocation, no intermediate view). */
-export function checkedCopy(memory: MemoryAccess, ptr: number, length: number): Uint8Array {
+/** The whole of linear memory, once [ptr, ptr + length) is known to lie inside it (checkedView's check, without making a view). */
+export function checkedBytes(memory: MemoryAccess, ptr: number, length: number): Uint8Array {
   const bytes = memory.bytes();
   if (ptr < 0 || length < 0 || ptr + length > bytes.length) {
     throw new MemoryAccessError(`buffer [${ptr}, ${ptr + length}) lies outside linear memory of ${bytes.length} bytes`);
   }
-  const copy = new Uint8Array(length);
-  for (let i = 0; i < length; i++) copy[i] = bytes[ptr + i]!;
-  return copy;
+  return bytes;
 }

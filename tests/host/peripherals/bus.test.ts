@@ -297,3 +297,48 @@ test("bus_status reports the queue, and probabilistic knobs refuse to run withou
   bus.wireErrors = { probability: 0.5 };
   assert.throws(() => bus.run(10_000), /seeded Random/);
 });
+
+test("a frame is filled again only after receivers that copy it: data kept by any other receiver never changes", () => {
+  const clock = new SimClock();
+  const bus = new CanBus(BITRATE, clock);
+  const sender = new BusPort(bus, "sender", 16);
+  const copier = new BusPort(bus, "copier", 16);
+  const keeper = new BusPort(bus, "keeper", 16);
+  const copied: number[][] = [];
+  copier.onReceive((_id, data) => copied.push([...data]), true);
+  const kept: Uint8Array[] = [];
+  keeper.onReceive((_id, data) => kept.push(data));
+  const seen: Uint8Array[] = [];
+  let time = 0;
+  const exchange = (id: number, byte: number): void => {
+    sender.send(id, new Uint8Array(8).fill(byte));
+    time += 1000;
+    bus.run(time);
+  };
+  // With a receiver that keeps data, every frame has its own bytes.
+  for (let k = 0; k < 4; k++) exchange(0x100 + k, k + 1);
+  assert.deepEqual(kept.map((d) => d[0]), [1, 2, 3, 4]);
+  // Only copying receivers (the keeper filters the frames out): a delivered frame is reused, and
+  // what the copier received is still what was sent.
+  keeper.setFilter(0, 0x100, 0x1fffff00);
+  for (let k = 0; k < 4; k++) exchange(0x200 + k, 0x10 + k);
+  assert.deepEqual(copied.slice(4).map((d) => d[0]), [0x10, 0x11, 0x12, 0x13]);
+  assert.deepEqual(kept.map((d) => d[0]), [1, 2, 3, 4]);
+  // A tamper hook sees the frame, so it may keep it: those frames are not reused either.
+  bus.tamper = (frame) => {
+    seen.push(frame.data);
+    return frame;
+  };
+  for (let k = 0; k < 3; k++) exchange(0x200 + k, 0x20 + k);
+  assert.deepEqual(seen.map((d) => d[0]), [0x20, 0x21, 0x22]);
+  // So does a fault knob's match callback, even one that never fires and is gone by delivery time.
+  bus.tamper = null;
+  const matched: Uint8Array[] = [];
+  bus.wireErrors = { match: (frame) => (matched.push(frame.data), false) };
+  for (let k = 0; k < 3; k++) exchange(0x200 + k, 0x30 + k);
+  bus.wireErrors = null;
+  for (let k = 0; k < 3; k++) exchange(0x200 + k, 0x40 + k);
+  assert.deepEqual(matched.map((d) => d[0]), [0x30, 0x31, 0x32]);
+  assert.deepEqual(seen.map((d) => d[0]), [0x20, 0x21, 0x22]);
+  assert.equal(copied.length, 17);
+});
