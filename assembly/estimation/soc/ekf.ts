@@ -179,6 +179,8 @@ export class EkfSocEstimator extends SocEstimator {
   boundCorrections: i32 = 0;
   /** Times a rest voltage showed the SOC far outside its bounds and reset it into them. */
   boundResets: i32 = 0;
+  /** Largest hysteresis magnitude of the cell model, V (NaN until first needed). */
+  private maxHysteresis_V: f32 = NaN;
 
   // Scratch, allocated once.
   private readonly parameters: EscParameters = new EscParameters();
@@ -452,7 +454,9 @@ export class EkfSocEstimator extends SocEstimator {
     const overpotential = Mathf.abs(expectedOverpotential_V);
     if (!(overpotential <= REST_OVERPOTENTIAL_V)) return;
     const t = this.tuning;
-    const margin = this.model.maxHysteresis_V() + <f32>3.0 * (t.voltageErrorSigma_V + t.voltageNoise_V + t.modelError_V) + overpotential;
+    // The table's largest M, found once (the parameter set does not change after it is loaded).
+    if (!(this.maxHysteresis_V >= 0)) this.maxHysteresis_V = this.model.maxHysteresis_V();
+    const margin = this.maxHysteresis_V + <f32>3.0 * (t.voltageErrorSigma_V + t.voltageNoise_V + t.modelError_V) + overpotential;
     const ocv = voltage_V + expectedOverpotential_V;
     const low = this.model.socFromOcv(ocv - margin, temperature_C);
     const high = this.model.socFromOcv(ocv + margin, temperature_C);
