@@ -87,6 +87,7 @@ export interface ControllerTelemetry extends ControllerExports {
   contactorWeldedMask(): number;
   sequencerFailure(): number;
   storeMountStatus(): number;
+  restartLatched(): number;
   storedFreezeFrames(): number;
   storedFreezeFramesDropped(): number;
   storedFreezeFrameCode(number: number): number;

@@ -20,6 +20,14 @@ export const PROVISIONING_SECTOR: i32 = 0;
 /** Freeze frames kept in flash: as many as Protection keeps in RAM (its default ring of 16). */
 export const FAULT_LOG_SLOTS: i32 = 16;
 export const FAULT_LOG_TYPE_FIRST: i32 = 0x100;
+/**
+ * Record type of the OPEN latch: whether the protection had the contactors latched open when last
+ * written, so that a controller reset (a watchdog, a brown-out, a power cycle) does not release a
+ * latched fault without the vehicle's fault reset (docs/protection.md, "OPEN latch across resets").
+ */
+export const LATCH_RECORD_TYPE: i32 = FAULT_LOG_TYPE_FIRST + FAULT_LOG_SLOTS;
+/** Payload of the latch record: [0] u8 1 latched / 0 released, [1] u8 reserved, [2..3] u16 diagnostic code, [4..7] u32 wall clock. */
+export const LATCH_RECORD_BYTES: i32 = 8;
 /** Payload bytes of one persisted freeze frame (layout below and in docs/protection.md). */
 export const FAULT_LOG_RECORD_BYTES: i32 = 64;
 /** The flash read of the provisioning sector failed (beside the parser's PackConfigError codes). */
@@ -69,11 +77,21 @@ export class FaultLog {
   dropped: u32 = 0;
   writeFailures: i32 = 0;
   lastError: i32 = 0;
+  /** The latch record found at mount said latched; its diagnostic code. */
+  latchedAtMount: bool = false;
+  latchedCode: i32 = 0;
+  /** Latch state in flash: -1 no record, 0 released, 1 latched. */
+  private latchInFlash: i32 = -1;
+  /** Latch state the controller wants in flash (-1: nothing to write). */
+  private latchWanted: i32 = -1;
+  private latchCode: i32 = 0;
+  private readonly latchRecord: StaticArray<u8> = new StaticArray<u8>(LATCH_RECORD_BYTES);
 
   /** sectorSize, sectorCount, programUnit: the board's flash; the log gets every sector after the provisioning one. */
   constructor(sectorSize: i32, sectorCount: i32, programUnit: i32) {
     const partition = new FlashPartition(sectorSize, PROVISIONING_SECTOR + 1, sectorCount - PROVISIONING_SECTOR - 1, programUnit);
-    this.store = new RecordStore(partition, FAULT_LOG_SLOTS);
+    // The ring of freeze frames and the latch record.
+    this.store = new RecordStore(partition, FAULT_LOG_SLOTS + 1);
   }
 
   /** Mounts the store and continues the numbering after the newest frame found. Returns the mount status. */
@@ -87,7 +105,49 @@ export class FaultLog {
       if (number + 1 > next) next = number + 1;
     }
     this.nextNumber = next;
+    const latch = changetype<usize>(this.latchRecord);
+    if (this.store.readLatest(LATCH_RECORD_TYPE, latch, LATCH_RECORD_BYTES) == LATCH_RECORD_BYTES) {
+      this.latchedAtMount = load<u8>(latch) == 1;
+      this.latchedCode = <i32>load<u16>(latch + 2);
+      this.latchInFlash = this.latchedAtMount ? 1 : 0;
+    }
     return status;
+  }
+
+  /** Asks for the latch state in flash to become latched (with the fault's diagnostic code) or released. */
+  wantLatch(latched: bool, code: i32): void {
+    const wanted = latched ? 1 : 0;
+    if (wanted == this.latchInFlash) {
+      this.latchWanted = -1;
+      return;
+    }
+    this.latchWanted = wanted;
+    if (latched) this.latchCode = code;
+  }
+
+  /** True when a latch record waits to be written (persistNext writes it before any freeze frame). */
+  get latchDue(): bool {
+    return this.latchWanted >= 0;
+  }
+
+  /** Writes the wanted latch state; 0 when done or nothing was due, else the StoreError (kept due). */
+  persistLatch(unixTime_s: u32): i32 {
+    if (this.latchWanted < 0) return 0;
+    if (!this.writable) return StoreError.READ_ONLY;
+    const p = changetype<usize>(this.latchRecord);
+    store<u8>(p, <u8>this.latchWanted);
+    store<u8>(p + 1, 0xff);
+    store<u16>(p + 2, <u16>(this.latchWanted == 1 ? this.latchCode : 0));
+    store<u32>(p + 4, unixTime_s);
+    const result = this.store.write(LATCH_RECORD_TYPE, p, LATCH_RECORD_BYTES);
+    if (result != 0) {
+      this.writeFailures++;
+      this.lastError = result;
+      return result;
+    }
+    this.latchInFlash = this.latchWanted;
+    this.latchWanted = -1;
+    return 0;
   }
 
   get writable(): bool {

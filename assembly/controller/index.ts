@@ -116,6 +116,8 @@ class ControllerState {
   positiveAux: bool = false;
   negativeAux: bool = false;
   bmsState: i32 = BmsState.INIT;
+  /** An OPEN latched before the last controller reset (the flash's latch record), until the vehicle's fault reset. */
+  restartLatched: bool = false;
   /** When every module last started reporting with the contactors open (-1: not all reporting). */
   readySince_ms: i64 = -1;
   /** Advertised limits (after derating and fault gating), A, per SOP horizon. */
@@ -231,6 +233,12 @@ export function init(): void {
     const status = log.mount();
     if (FaultLog.failed(status)) fault_report(FaultCode.STORE_CORRUPT, status);
     s.faultLog = log;
+    if (log.latchedAtMount) {
+      // The contactors were latched open when the controller went down: they stay open until
+      // the vehicle's fault reset, as if it had never restarted.
+      s.restartLatched = true;
+      fault_report(FaultCode.PROTECTION_OPEN, log.latchedCode);
+    }
   }
   gpio_write(GpioPin.CONTACTOR_POSITIVE, 0);
   gpio_write(GpioPin.CONTACTOR_NEGATIVE, 0);
@@ -302,10 +310,19 @@ function protect(s: ControllerState, now_ms: i64): void {
   p.evaluate(now_ms);
   if (s.vehicle.resetPending) {
     s.vehicle.resetPending = false;
-    p.requestReset();
+    // A latch from before a restart is released with the present ones, and only if none remains.
+    if (p.requestReset()) s.restartLatched = false;
     s.sequencer.reset();
   }
   const open = p.activeFaultMask(FaultLevel.OPEN);
+  const log = s.faultLog;
+  if (log !== null) {
+    let code = 0;
+    for (let fault = 0; fault < FAULT_TYPE_COUNT && code == 0; fault++) {
+      if ((open & (<u32>1 << <u32>fault)) != 0) code = diagnosticCode(fault, FaultLevel.OPEN);
+    }
+    log.wantLatch(open != 0 || s.restartLatched, code != 0 ? code : log.latchedCode);
+  }
   const rising = open & ~s.reportedOpen;
   if (rising != 0) {
     for (let fault = 0; fault < FAULT_TYPE_COUNT; fault++) {
@@ -328,7 +345,7 @@ function switchContactors(s: ControllerState, now_ms: i64): void {
   // drop the request at once.
   const dwelt = ready && now_ms - s.readySince_ms >= ZERO_CURRENT_DWELL_ms;
   const close = valid && s.vehicle.closeRequested(now_ms) && (seq.state != ContactorState.OPEN || dwelt);
-  const forceOpen = !valid || s.protection.openRequested();
+  const forceOpen = !valid || s.protection.openRequested() || s.restartLatched;
   seq.update(close, forceOpen, s.positiveAux, s.negativeAux, s.packVoltage_mV / mV_PER_V, s.linkVoltage_mV / mV_PER_V, now_ms);
   gpio_write(GpioPin.CONTACTOR_POSITIVE, seq.positiveCoil ? 1 : 0);
   gpio_write(GpioPin.CONTACTOR_NEGATIVE, seq.negativeCoil ? 1 : 0);
@@ -338,7 +355,7 @@ function switchContactors(s: ControllerState, now_ms: i64): void {
 
 function packState(s: ControllerState, ready: bool): i32 {
   const state = s.sequencer.state;
-  if (!s.config.valid || s.protection.openRequested() || state == ContactorState.FAULT) return BmsState.FAULT;
+  if (!s.config.valid || s.protection.openRequested() || s.restartLatched || state == ContactorState.FAULT) return BmsState.FAULT;
   if (state == ContactorState.CLOSED) return BmsState.CONNECTED;
   if (state == ContactorState.OPENING_POSITIVE || state == ContactorState.OPENING_NEGATIVE) return BmsState.OPENING;
   if (state != ContactorState.OPEN) return BmsState.PRECHARGE;
@@ -348,7 +365,8 @@ function packState(s: ControllerState, ready: bool): i32 {
 function persist(s: ControllerState, now_ms: i64): void {
   const log = s.faultLog;
   if (log === null) return;
-  const result = log.persistNext(s.protection.log, s.vehicle.unixNow_s(now_ms));
+  // One record per tick: the latch state first (it decides what a restart does), then freeze frames.
+  const result = log.latchDue ? log.persistLatch(s.vehicle.unixNow_s(now_ms)) : log.persistNext(s.protection.log, s.vehicle.unixNow_s(now_ms));
   // Reported when a run of failures starts; a read-only store was reported at mount.
   const failing = result != 0 && result != StoreError.READ_ONLY;
   if (failing && !s.storeFailing) fault_report(FaultCode.STORE_WRITE_FAILED, result);
@@ -646,6 +664,7 @@ export function contactorState(): i32 { return state === null ? ContactorState.O
 export function contactorWeldedMask(): i32 { return state === null ? 0 : state!.sequencer.weldedMask; }
 export function sequencerFailure(): i32 { return state === null ? 0 : state!.sequencer.failure; }
 // fault log in flash
+export function restartLatched(): bool { return state !== null && state!.restartLatched; }
 export function storeMountStatus(): i32 { return state === null || state!.faultLog === null ? StoreError.NOT_MOUNTED : state!.faultLog!.mountStatus; }
 /** Freeze frames persisted over the controller's life (across reboots). */
 export function storedFreezeFrames(): u32 { return state === null || state!.faultLog === null ? 0 : state!.faultLog!.nextNumber; }

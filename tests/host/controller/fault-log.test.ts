@@ -7,12 +7,14 @@ import { FaultType, OPEN_LEVEL, diagnosticCode } from "../../../bench/protection
 import { packScenario } from "./rig.ts";
 
 test("freeze frames are written to flash, one per tick, and read back after a reboot", () => {
-  // An over-voltage trip (0.6C charge on a 99 % pack), a controller reboot at 4 s, and the same
-  // trip again once the rebooted controller has reconnected the still-charging pack.
+  // An over-voltage trip (0.6C charge on a 99 % pack), a controller reboot at 4 s (the OPEN stays
+  // latched across it), the vehicle's fault reset at 4.5 s, and the same trip again once the
+  // controller has reconnected the still-charging pack.
   const sim = new Simulation(packScenario({
     pack: { modules: 4, model: "ecm", cell: "lg-inr21700-m50", parallel: 2, initialSoc: 0.99 },
     load: [{ type: "rest", duration_s: 2 }, { type: "current", current_A: -6, duration_s: 6 }],
     faults: [{ at_s: 4, target: "controller", kind: "reboot" }],
+    vehicle: [{ at_s: 0, contactors: "close" }, { at_s: 4.5, faultReset: true }, { at_s: 5, faultReset: false }],
     duration_s: 8,
   }));
   // After a reboot the device has a new instance: always go through sim.controller.
@@ -70,4 +72,33 @@ test("more freeze frames than the ring holds keep the newest sixteen", () => {
   assert.equal(total, 20, "one frame per boot");
   assert.equal(c().storedFreezeFrameCode(total - 17), -1, "the seventeenth newest is gone");
   for (let n = total - 16; n < total; n++) assert.equal(c().storedFreezeFrameCode(n), diagnosticCode(FaultType.OVER_VOLTAGE, 2), `frame ${n}`);
+});
+
+test("an OPEN latched before a controller reset stays latched after it, until the vehicle's fault reset", () => {
+  // The over-voltage trip of the first test, a controller reboot at 4 s with the pack at rest, and
+  // the vehicle's fault reset at 6 s.
+  const sim = new Simulation(packScenario({
+    pack: { modules: 4, model: "ecm", cell: "lg-inr21700-m50", parallel: 2, initialSoc: 0.99 },
+    load: [{ type: "rest", duration_s: 2 }, { type: "current", current_A: -6, duration_s: 1 }, { type: "rest", duration_s: 7 }],
+    faults: [{ at_s: 4, target: "controller", kind: "reboot" }],
+    vehicle: [{ at_s: 0, contactors: "close" }, { at_s: 6, faultReset: true }, { at_s: 6.5, faultReset: false }],
+    duration_s: 10,
+  }));
+  const c = (): typeof sim.controller.exports => sim.controller.exports;
+  const openCode = diagnosticCode(FaultType.OVER_VOLTAGE, OPEN_LEVEL);
+  let closedBetweenRebootAndReset = false;
+  let faultStateAfterReboot = true;
+  sim.run((s) => {
+    if (s.time_s > 4.2 && s.time_s < 6) {
+      if (s.contactors.mainsClosed()) closedBetweenRebootAndReset = true;
+      if (c().bmsState() !== 5) faultStateAfterReboot = false;
+    }
+  });
+  assert.equal(sim.controller.boots, 2);
+  assert.equal(closedBetweenRebootAndReset, false, "the rebooted controller kept the contactors open");
+  assert.ok(faultStateAfterReboot, "and reported FAULT to the vehicle until the reset");
+  const reported = sim.controller.faults.records.filter((r) => r.code === 17 && r.detail === openCode);
+  assert.ok(reported.length >= 2, "the latched OPEN reported again by the rebooted controller");
+  assert.equal(c().restartLatched(), 0, "released by the fault reset");
+  assert.ok(sim.contactors.mainsClosed(), "closed again after the reset");
 });
