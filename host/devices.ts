@@ -53,6 +53,7 @@ export interface NodeExports extends FirmwareExports {
   estimatorRejectedSteps(): number;
   storeMountStatus(): number;
   storeWrites(): number;
+  voltageError_mV(): number;
   restoredFromFlash(): number;
 }
 

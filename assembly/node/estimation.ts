@@ -44,6 +44,9 @@ export class NodeEstimation {
   restoreHysteresis: f32 = 0;
   restoreBias_A: f32 = 0;
   restoreBiasVariance: f32 = 0;
+  /** Persisted slow voltage error and its variance (NaN: not persisted, restart from the prior). */
+  restoreVoltageError_V: f32 = 0;
+  restoreVoltageErrorVariance: f32 = NaN;
   /** Wall-clock time of the persisted state (0 unknown): the off time is applied when the controller tells the time. */
   restoreSavedAt_s: u32 = 0;
   offTimeApplied: bool = false;
@@ -74,7 +77,8 @@ export class NodeEstimation {
     }
     if (!this.started) {
       if (this.pendingRestore) {
-        this.ekf.restore(this.restoreSoc, this.restoreSocVariance, this.restoreHysteresis, this.restoreBias_A, this.restoreBiasVariance, 0);
+        this.ekf.restore(this.restoreSoc, this.restoreSocVariance, this.restoreHysteresis, this.restoreBias_A, this.restoreBiasVariance, 0,
+          this.restoreVoltageError_V, this.restoreVoltageErrorVariance);
         this.baseline.restore(this.restoreSoc, this.restoreSocVariance, 0, 0, 0, 0);
         this.startKind = 2;
       } else {
@@ -146,5 +150,11 @@ export class NodeEstimation {
     const soc = this.ekf.state(EkfState.SOC) - powerOffSocLoss(this.model, off_s);
     this.ekf.setState(EkfState.SOC, soc);
     this.ekf.setCovariance(EkfState.SOC, EkfState.SOC, this.ekf.covariance(EkfState.SOC, EkfState.SOC) + powerOffSocVariance(this.model, off_s));
+    // The persisted slow voltage error drifted meanwhile (channel temperature, ageing): its random
+    // walk over the off time, up to its prior.
+    const t = this.ekf.tuning;
+    const prior = t.voltageErrorSigma_V * t.voltageErrorSigma_V;
+    const grown = this.ekf.covariance(EkfState.VOLTAGE_ERROR_V, EkfState.VOLTAGE_ERROR_V) + t.voltageErrorRandomWalk_V_per_sqrt_s * t.voltageErrorRandomWalk_V_per_sqrt_s * off_s;
+    this.ekf.setCovariance(EkfState.VOLTAGE_ERROR_V, EkfState.VOLTAGE_ERROR_V, grown < prior ? grown : prior);
   }
 }

@@ -11,8 +11,10 @@ export namespace RecordType {
   export const PASSPORT: i32 = 2;
 }
 
-export const ESTIMATOR_STATE_VERSION: u16 = 1;
-export const ESTIMATOR_STATE_LENGTH: i32 = 64;
+/** Version 2 adds the filter's slow voltage error and its variance; version 1 records (64 B) still restore. */
+export const ESTIMATOR_STATE_VERSION: u16 = 2;
+export const ESTIMATOR_STATE_LENGTH: i32 = 72;
+const ESTIMATOR_STATE_V1_LENGTH: i32 = 64;
 /** Record types the node's store holds (estimator state, passport, and room for two more). */
 const MAX_RECORD_TYPES: i32 = 4;
 
@@ -34,6 +36,8 @@ export namespace StateOffset {
   export const CHARGED_Ah: usize = 52;
   export const DISCHARGED_Wh: usize = 56;
   export const CHARGED_Wh: usize = 60;
+  export const VOLTAGE_ERROR_V: usize = 64;
+  export const VOLTAGE_ERROR_VARIANCE: usize = 68;
 }
 
 export class NodePersistence {
@@ -57,7 +61,12 @@ export class NodePersistence {
   loadState(e: NodeEstimation): bool {
     const b = changetype<usize>(this.buffer);
     const length = this.store.readLatest(RecordType.ESTIMATOR_STATE, b, ESTIMATOR_STATE_LENGTH);
-    if (length != ESTIMATOR_STATE_LENGTH || load<u16>(b + StateOffset.VERSION) != ESTIMATOR_STATE_VERSION) return false;
+    const version = length >= 2 ? load<u16>(b + StateOffset.VERSION) : 0;
+    const v1 = version == 1 && length == ESTIMATOR_STATE_V1_LENGTH;
+    if (!(v1 || (version == ESTIMATOR_STATE_VERSION && length == ESTIMATOR_STATE_LENGTH))) return false;
+    // A version-1 record has no voltage error: it restarts from its prior (NaN variance).
+    e.restoreVoltageError_V = v1 ? <f32>0.0 : load<f32>(b + StateOffset.VOLTAGE_ERROR_V);
+    e.restoreVoltageErrorVariance = v1 ? NaN : load<f32>(b + StateOffset.VOLTAGE_ERROR_VARIANCE);
     e.pendingRestore = true;
     e.restoreSavedAt_s = load<u32>(b + StateOffset.SAVED_AT_s);
     e.restoreSoc = load<f32>(b + StateOffset.SOC);
@@ -93,6 +102,8 @@ export class NodePersistence {
     store<f32>(b + StateOffset.CHARGED_Ah, e.throughput.chargedCharge_Ah);
     store<f32>(b + StateOffset.DISCHARGED_Wh, e.throughput.dischargedEnergy_Wh);
     store<f32>(b + StateOffset.CHARGED_Wh, e.throughput.chargedEnergy_Wh);
+    store<f32>(b + StateOffset.VOLTAGE_ERROR_V, e.ekf.state(EkfState.VOLTAGE_ERROR_V));
+    store<f32>(b + StateOffset.VOLTAGE_ERROR_VARIANCE, e.ekf.covariance(EkfState.VOLTAGE_ERROR_V, EkfState.VOLTAGE_ERROR_V));
     const result = this.store.write(RecordType.ESTIMATOR_STATE, b, ESTIMATOR_STATE_LENGTH);
     if (result == 0) {
       this.writes++;

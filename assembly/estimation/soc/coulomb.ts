@@ -106,7 +106,7 @@ export class CoulombCounter extends SocEstimator {
     return true;
   }
 
-  restore(soc: f32, socVariance: f32, hysteresis: f32, bias_A: f32, biasVariance_A2: f32, offTime_s: f32): void {
+  restore(soc: f32, socVariance: f32, hysteresis: f32, bias_A: f32, biasVariance_A2: f32, offTime_s: f32, voltageError_V: f32 = 0, voltageErrorVariance_V2: f32 = NaN): void {
     const validSoc: f32 = soc >= 0 && soc <= 1 ? soc : <f32>0.5;
     const z = validSoc - powerOffSocLoss(this.model, offTime_s);
     this.socValue = z < 0 ? 0 : z;

@@ -676,10 +676,12 @@ export class EkfSocEstimator extends SocEstimator {
    * Warm start from persisted values after offTime_s without power (NaN or negative: unknown).
    * SOC drops by the expected self-discharge and its variance grows by its square
    * (powerOffSocLoss); the offset variance grows by its random walk over the off time, up to its
-   * prior; RC currents restart at zero (relaxed); the voltage error, not persisted, restarts from
+   * prior; RC currents restart at zero (relaxed); the voltage error, if given (record version 2),
+   * keeps its value with its variance grown by its random walk over the off time, else restarts from
    * its prior.
    */
-  restore(soc: f32, socVariance: f32, hysteresis: f32, bias_A: f32, biasVariance_A2: f32, offTime_s: f32): void {
+  restore(soc: f32, socVariance: f32, hysteresis: f32, bias_A: f32, biasVariance_A2: f32, offTime_s: f32,
+    voltageError_V: f32 = 0, voltageErrorVariance_V2: f32 = NaN): void {
     const loss = powerOffSocLoss(this.model, offTime_s);
     const t = this.tuning;
     const validSoc: f32 = soc >= 0 && soc <= 1 ? soc : <f32>0.5;
@@ -691,6 +693,15 @@ export class EkfSocEstimator extends SocEstimator {
     let biasVariance: f32 = biasVariance_A2 >= 0 && biasVariance_A2 < Infinity ? biasVariance_A2 : biasPrior;
     biasVariance += offTime_s >= 0 ? t.biasRandomWalk_A_per_sqrt_s * t.biasRandomWalk_A_per_sqrt_s * offTime_s : biasPrior;
     this.initialise(validSoc - loss, variance, validHysteresis, HYSTERESIS_VARIANCE_RESTORED, validBias, biasVariance);
+    // The slow voltage error, when persisted: it drifts by its random walk over the off time (an
+    // unknown off time: back to its prior); the guards cap it at the prior.
+    if (voltageErrorVariance_V2 >= 0 && voltageErrorVariance_V2 < Infinity && Mathf.abs(voltageError_V) < Infinity) {
+      const walk = t.voltageErrorRandomWalk_V_per_sqrt_s;
+      const prior = t.voltageErrorSigma_V * t.voltageErrorSigma_V;
+      const grown = offTime_s >= 0 ? voltageErrorVariance_V2 + walk * walk * offTime_s : prior;
+      unchecked(this.x[EkfState.VOLTAGE_ERROR_V] = voltageError_V);
+      unchecked(this.P[EkfState.VOLTAGE_ERROR_V * N + EkfState.VOLTAGE_ERROR_V] = grown < prior ? grown : prior);
+    }
     this.clampState();
     this.guardCovariance();
   }

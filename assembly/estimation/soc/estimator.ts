@@ -73,7 +73,8 @@ export abstract class SocEstimator {
    * Warm start from persisted state after offTime_s without power (NaN or negative: unknown).
    * Estimators without a hysteresis or bias state ignore those arguments.
    */
-  abstract restore(soc: f32, socVariance: f32, hysteresis: f32, bias_A: f32, biasVariance_A2: f32, offTime_s: f32): void;
+  abstract restore(soc: f32, socVariance: f32, hysteresis: f32, bias_A: f32, biasVariance_A2: f32, offTime_s: f32,
+    voltageError_V: f32 = 0, voltageErrorVariance_V2: f32 = NaN): void;
 }
 
 /** Seconds per day, for self-discharge rates given per day. */
