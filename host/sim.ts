@@ -417,9 +417,10 @@ export class Simulation {
   /**
    * Gives a node's sensors errors drawn from its parts' datasheets (each unit draws its own, as a
    * production lot would): the STM32F4 ADC, the INA240A1 current amplifier, the Murata NTC. The
-   * errors belong to the board, so they are drawn from a generator seeded by the unit's serial:
-   * a node carried into another run (a pack taken apart, a module regrouped, the next day of a
-   * vehicle) keeps the errors it had.
+   * errors belong to the board, so they are drawn from a generator seeded by the unit's serial: a
+   * board has the same errors in every run its serial appears in, and the draws do not depend on
+   * what else the run drew. (A node carried into another run brings its sensor record along,
+   * CarriedModule.sensors, which also keeps faults injected into it.)
    */
   private useDatasheetSensors(node: NodeDevice, corner: "typical" | "maximum", serialLow: number, serialHigh: number): void {
     const board = new Random((serialLow ^ Math.imul(serialHigh + 1, 0x9e3779b1)) >>> 0);

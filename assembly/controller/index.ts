@@ -317,11 +317,9 @@ function protect(s: ControllerState, now_ms: i64): void {
   const open = p.activeFaultMask(FaultLevel.OPEN);
   const log = s.faultLog;
   if (log !== null) {
-    let code = 0;
-    for (let fault = 0; fault < FAULT_TYPE_COUNT && code == 0; fault++) {
-      if ((open & (<u32>1 << <u32>fault)) != 0) code = diagnosticCode(fault, FaultLevel.OPEN);
-    }
-    log.wantLatch(open != 0 || s.restartLatched, code != 0 ? code : log.latchedCode);
+    // The code of the lowest OPEN fault type (ctz: the mask's lowest set bit), or the one latched before a restart.
+    const code = open != 0 ? diagnosticCode(<i32>ctz(open), FaultLevel.OPEN) : log.latchedCode;
+    log.wantLatch(open != 0 || s.restartLatched, code);
   }
   const rising = open & ~s.reportedOpen;
   if (rising != 0) {

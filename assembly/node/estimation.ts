@@ -150,11 +150,7 @@ export class NodeEstimation {
     const soc = this.ekf.state(EkfState.SOC) - powerOffSocLoss(this.model, off_s);
     this.ekf.setState(EkfState.SOC, soc);
     this.ekf.setCovariance(EkfState.SOC, EkfState.SOC, this.ekf.covariance(EkfState.SOC, EkfState.SOC) + powerOffSocVariance(this.model, off_s));
-    // The persisted slow voltage error drifted meanwhile (channel temperature, ageing): its random
-    // walk over the off time, up to its prior.
-    const t = this.ekf.tuning;
-    const prior = t.voltageErrorSigma_V * t.voltageErrorSigma_V;
-    const grown = this.ekf.covariance(EkfState.VOLTAGE_ERROR_V, EkfState.VOLTAGE_ERROR_V) + t.voltageErrorRandomWalk_V_per_sqrt_s * t.voltageErrorRandomWalk_V_per_sqrt_s * off_s;
-    this.ekf.setCovariance(EkfState.VOLTAGE_ERROR_V, EkfState.VOLTAGE_ERROR_V, grown < prior ? grown : prior);
+    // The persisted slow voltage error drifted meanwhile.
+    this.ekf.driftVoltageError(off_s);
   }
 }

@@ -27,6 +27,7 @@ import { parseCellBlob, CellBlobOffset } from "../cell/blob";
 import { crc32 } from "../storage/crc32";
 import { MountStatus } from "../storage/record-store";
 import { NodeEstimation } from "./estimation";
+import { EkfState } from "../estimation/soc/ekf";
 import { NodePersistence } from "./persistence";
 import { LifecycleRecord, LIFECYCLE_LENGTH } from "./lifecycle";
 import { BleedExecutor, BleedExecutorConfig, BleedState } from "../balancing/bleed";
@@ -646,7 +647,7 @@ export function estimatorStart(): i32 { const e = estimation(); return e === nul
 export function socEstimate(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.soc; }
 export function socSigma(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.socSigma; }
 export function socBaseline(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.baseline.soc; }
-export function voltageError_mV(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.state(5) * 1000; }
+export function voltageError_mV(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.state(EkfState.VOLTAGE_ERROR_V) * 1000; }
 export function currentBias_mA(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.state(4) * 1000; }
 export function capacityEstimate_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacity.capacity_Ah; }
 export function capacitySigma_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacity.capacitySigma_Ah; }

@@ -693,17 +693,28 @@ export class EkfSocEstimator extends SocEstimator {
     let biasVariance: f32 = biasVariance_A2 >= 0 && biasVariance_A2 < Infinity ? biasVariance_A2 : biasPrior;
     biasVariance += offTime_s >= 0 ? t.biasRandomWalk_A_per_sqrt_s * t.biasRandomWalk_A_per_sqrt_s * offTime_s : biasPrior;
     this.initialise(validSoc - loss, variance, validHysteresis, HYSTERESIS_VARIANCE_RESTORED, validBias, biasVariance);
-    // The slow voltage error, when persisted: it drifts by its random walk over the off time (an
-    // unknown off time: back to its prior); the guards cap it at the prior.
+    // The slow voltage error, when persisted, with its drift over the off time.
     if (voltageErrorVariance_V2 >= 0 && voltageErrorVariance_V2 < Infinity && Mathf.abs(voltageError_V) < Infinity) {
-      const walk = t.voltageErrorRandomWalk_V_per_sqrt_s;
-      const prior = t.voltageErrorSigma_V * t.voltageErrorSigma_V;
-      const grown = offTime_s >= 0 ? voltageErrorVariance_V2 + walk * walk * offTime_s : prior;
       unchecked(this.x[EkfState.VOLTAGE_ERROR_V] = voltageError_V);
-      unchecked(this.P[EkfState.VOLTAGE_ERROR_V * N + EkfState.VOLTAGE_ERROR_V] = grown < prior ? grown : prior);
+      unchecked(this.P[EkfState.VOLTAGE_ERROR_V * N + EkfState.VOLTAGE_ERROR_V] = voltageErrorVariance_V2);
+      this.driftVoltageError(offTime_s);
     }
     this.clampState();
     this.guardCovariance();
+  }
+
+  /**
+   * Grows the slow voltage error's variance by its random walk over offTime_s without power
+   * (channel temperature, ageing), up to its prior; an unknown off time (NaN or negative) sets it
+   * to the prior.
+   */
+  driftVoltageError(offTime_s: f32): void {
+    const t = this.tuning;
+    const walk = t.voltageErrorRandomWalk_V_per_sqrt_s;
+    const prior = t.voltageErrorSigma_V * t.voltageErrorSigma_V;
+    const index = EkfState.VOLTAGE_ERROR_V * N + EkfState.VOLTAGE_ERROR_V;
+    const grown = offTime_s >= 0 ? unchecked(this.P[index]) + walk * walk * offTime_s : prior;
+    unchecked(this.P[index] = grown < prior ? grown : prior);
   }
 
   /**
