@@ -42,19 +42,33 @@ export function disassemble(sim: Simulation, origin: string): UsedModule[] {
 
 /**
  * Longest plant step on the shelf, s. A module shares current between its parallel cells
- * explicitly over a step, which is stable only while dt < 2 R Q / (dOCV/dSOC) for the stiffest
- * cell: an LFP cell at its top end (3.7 V per unit SOC, 60 mOhm, 3 Ah) allows about 350 s, an
- * LG M50 about 900 s. One-hour steps diverged after a few hours; 60 s keeps a wide margin.
+ * explicitly over a step, which is stable only while dt < 2 tau for the stiffest cell, tau = R0 Q
+ * over its voltage stiffness (Cell.restTimeConstant_s): an LFP cell at its top end (20 V per unit
+ * SOC over its last half percent, 60 mOhm, 3 Ah) has tau about 30 s, so a fixed 60 s step made the
+ * cells of a charged LFP module exchange growing currents (SOC 98.9 and 100.5 % after an hour,
+ * their hysteresis states driven to zero). Steps are SHELF_STEP_FRACTION of the smallest tau, at
+ * most SHELF_STEP_s.
  */
 const SHELF_STEP_s = 60;
+const SHELF_STEP_FRACTION = 0.5;
 
 /**
  * Storage on a shelf: the cells rest (self-discharge, calendar ageing, relaxation, cooling to the
- * shelf's temperature) for days, in SHELF_STEP_s steps. The nodes are unpowered meanwhile.
+ * shelf's temperature) for days, in steps the stiffest cell allows (at most SHELF_STEP_s). The
+ * nodes are unpowered meanwhile.
  */
 export function store(modules: readonly UsedModule[], days: number, temperature_C: number): void {
-  const steps = Math.round((days * 86400) / SHELF_STEP_s);
-  for (const m of modules) for (let k = 0; k < steps; k++) m.module.step(0, SHELF_STEP_s, temperature_C);
+  const total_s = days * 86400;
+  for (const m of modules) {
+    let t = 0;
+    while (t < total_s - 1e-6) {
+      let tau = Infinity;
+      for (const cell of m.module.cells) tau = Math.min(tau, cell.restTimeConstant_s);
+      const dt = Math.min(SHELF_STEP_s, SHELF_STEP_FRACTION * tau, total_s - t);
+      m.module.step(0, dt, temperature_C);
+      t += dt;
+    }
+  }
 }
 
 /** Reads every module's passport the way a repurposer would: from its flash, through its firmware. */

@@ -7,7 +7,7 @@
 // allocation, exp(-dt/tau) read from a per-dt table shared by every cell of the parameter set,
 // ageing laws evaluated once per ageing interval rather than per step.
 import {
-  compileCell, GridCursor, rateLike, lookupStress, arrheniusFactor, ZERO_CELSIUS_K,
+  compileCell, GridCursor, rateLike, lookupStress, lookupTable, arrheniusFactor, ZERO_CELSIUS_K,
   Q_OCV, Q_DOCV_DT, Q_HYSTERESIS, Q_R0, Q_R1, Q_R2, GRID_STRIDE, GRID_T_POINTS,
 } from "./chemistry.ts";
 import type { CellParameters, CompiledCell, CycleLaw } from "./chemistry.ts";
@@ -269,6 +269,21 @@ export class Cell {
   get resistance0_Ohm(): number { return this.r0; }
   /** Hysteresis voltage M(SOC, T) * h added to the OCV. */
   get hysteresis_V(): number { return this.m * this.h; }
+  /**
+   * Time constant of charge exchange with a stiff voltage source at rest, s: R0 Q over the cell's
+   * voltage stiffness dV/dSOC, the OCV slope (over +-0.5 % of SOC in the set's own table) plus the
+   * hysteresis's M gamma (1 + |h|). An explicit step of the current shared between parallel cells
+   * is stable only below twice this (Module.share); Plett's hysteresis makes it nonlinear, so
+   * callers stay well below.
+   */
+  get restTimeConstant_s(): number {
+    const table = this.parameters.ocv.ocv_V;
+    const low = Math.max(0, this.z - 0.005);
+    const high = Math.min(1, this.z + 0.005);
+    const slope = high > low ? Math.abs(lookupTable(table, high, this.t_C) - lookupTable(table, low, this.t_C)) / (high - low) : 0;
+    const stiffness = slope + this.m * this.gamma * (1 + Math.abs(this.h));
+    return stiffness > 0 ? (this.r0 * this.capacity_As) / stiffness : Infinity;
+  }
   /** Heat generated in the last step, including external heat passed to commit(). */
   get heat_W(): number { return this.heat; }
   /** Thermal conductance to ambient h*A. */
