@@ -6,15 +6,19 @@ import { EkfSocEstimator, EkfState } from "../estimation/soc/ekf";
 import { CoulombCounter } from "../estimation/soc/coulomb";
 import { powerOffSocLoss, powerOffSocVariance } from "../estimation/soc/estimator";
 import { ResistanceEstimator } from "../estimation/soh/resistance";
-import { CapacityEstimator, CapacityPairBuilder } from "../estimation/soh/capacity";
 import { Throughput } from "../estimation/soh/throughput";
 
 /**
- * Prior 1-sigma of a module's capacity before any estimate: 5 % of nominal, the spread of capacity
- * among new cells of one lot plus early fade (Dubarry et al., J. Power Sources 2009, cell-to-cell
- * variation of commercial 18650s; a retired module starts from its persisted estimate instead).
+ * Prior 1-sigma of a module's capacity when the node has no record of it: 15 % of nominal. A node
+ * new to its module cannot tell a new module (within a few percent of nominal: Dubarry et al.,
+ * J. Power Sources 2009, cell-to-cell variation of commercial 18650s) from one near the end of its
+ * first life (70-80 %, the usual automotive end-of-life criterion); 15 % puts both inside 2 sigma.
+ * A module the node has lived with starts from its persisted estimate instead.
  */
-const CAPACITY_PRIOR_SIGMA_REL: f32 = 0.05;
+const UNKNOWN_MODULE_CAPACITY_SIGMA_REL: f32 = 0.15;
+/** A persisted capacity is taken if it is within the filter's limits: 0.5-2 times nominal. */
+const CAPACITY_RATIO_MIN: f32 = 0.5;
+const CAPACITY_RATIO_MAX: f32 = 2.0;
 /** Current below which the module is at rest for the cold-start decision, as a C-rate: C/50. */
 const REST_C_RATE: f32 = 0.02;
 /**
@@ -23,17 +27,19 @@ const REST_C_RATE: f32 = 0.02;
  * percent; 10 % leaves the filter free to move.
  */
 const COLD_START_UNDER_LOAD_SOC_SIGMA: f32 = 0.1;
-/** A capacity estimate is fed back to the SOC filter once its 1-sigma is below 3 % of it. */
-const CAPACITY_FEEDBACK_SIGMA_REL: f32 = 0.03;
 
 export class NodeEstimation {
   readonly model: CellModel;
   readonly ekf: EkfSocEstimator;
   readonly baseline: CoulombCounter;
   readonly resistance: ResistanceEstimator;
-  readonly capacity: CapacityEstimator;
-  readonly pairs: CapacityPairBuilder;
   readonly throughput: Throughput;
+  /**
+   * The module's capacity before the filter starts (persisted, or nominal with the unknown-module
+   * prior) and its variance; once started, the filter's capacity state carries it (see capacity_Ah).
+   */
+  startCapacity_Ah: f32;
+  startCapacityVariance_Ah2: f32;
   started: bool = false;
   /** How the filter started: 0 not yet, 1 cold (OCV), 2 warm (persisted state). */
   startKind: i32 = 0;
@@ -58,20 +64,50 @@ export class NodeEstimation {
     this.baseline = new CoulombCounter(model);
     this.resistance = new ResistanceEstimator(model);
     const nominal = model.moduleCapacity_Ah();
-    this.capacity = new CapacityEstimator(nominal, nominal * CAPACITY_PRIOR_SIGMA_REL);
-    this.pairs = new CapacityPairBuilder(model);
+    this.startCapacity_Ah = nominal;
+    this.startCapacityVariance_Ah2 = UNKNOWN_MODULE_CAPACITY_SIGMA_REL * UNKNOWN_MODULE_CAPACITY_SIGMA_REL * nominal * nominal;
     this.throughput = new Throughput(nominal);
+  }
+
+  /**
+   * The module's total capacity, Ah: the SOC filter's joint estimate (its capacity state, learned
+   * where the voltage corrects a count; docs/estimation.md), or the start value before it runs.
+   */
+  get capacity_Ah(): f32 {
+    return this.started ? this.ekf.capacity_Ah : this.startCapacity_Ah;
+  }
+  get capacitySigma_Ah(): f32 {
+    return Mathf.sqrt(this.started ? this.ekf.capacityVariance_Ah2 : this.startCapacityVariance_Ah2);
+  }
+  /** Capacity SOH: capacity over the parameter set's nominal module capacity. */
+  get capacityRatio(): f32 {
+    return this.capacity_Ah / this.model.moduleCapacity_Ah();
+  }
+  /** Filter updates that moved the capacity state. */
+  get capacityUpdates(): i32 {
+    return this.ekf.capacityLearningUpdates;
+  }
+
+  /** Warm start of the capacity (persisted estimate); ignored unless plausible. */
+  restoreCapacity(capacity_Ah: f32, variance_Ah2: f32): void {
+    const nominal = this.model.moduleCapacity_Ah();
+    if (capacity_Ah > CAPACITY_RATIO_MIN * nominal && capacity_Ah < CAPACITY_RATIO_MAX * nominal && variance_Ah2 > 0 && variance_Ah2 < Infinity) {
+      this.startCapacity_Ah = capacity_Ah;
+      this.startCapacityVariance_Ah2 = variance_Ah2;
+    }
   }
 
   /**
    * One tick of valid measurements (current positive = discharge). With the string known to be open
    * (openStringShunt_A not NaN), current_A is the current the node itself draws from the cells
    * (bleed, converter), known exactly, and openStringShunt_A is what the shunt channel reads of a
-   * zero string current: the filter takes it as a measurement of the channel's offset.
+   * zero string current: the filter takes it as a measurement of the channel's offset. With the string
+   * closed, ownCurrent_A is the part of current_A the node draws itself (known exactly).
    */
-  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): void {
+  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN, ownCurrent_A: f32 = 0): void {
     if (openStringShunt_A == openStringShunt_A && !(Mathf.abs(openStringShunt_A) <= this.ekf.openStringLimit_A())) {
       // More than any offset: current flows after all (the status was stale or wrong). Count it.
+      ownCurrent_A = current_A;
       current_A += openStringShunt_A;
       openStringShunt_A = NaN;
     }
@@ -107,14 +143,14 @@ export class NodeEstimation {
         }
       }
       this.ekf.setResistanceScale(this.resistance.ratio, this.resistance.ratioVariance);
-      // The filter counts with the capacity estimate (the prior until pairs arrive) and its uncertainty.
-      this.ekf.setCapacity_Ah(this.capacity.capacity_Ah, this.capacity.capacityVariance_Ah2);
+      // The filter counts with the capacity the node knows (persisted, or nominal with the
+      // unknown-module prior) and learns it from there.
+      this.ekf.setCapacity_Ah(this.startCapacity_Ah, this.startCapacityVariance_Ah2);
       this.started = true;
       this.pendingRestore = false;
-      this.pairs.start(this.ekf.soc, this.ekf.socVariance);
       return;
     }
-    const flags = this.ekf.step(current_A, voltage_V, temperature_C, dt_s, openStringShunt_A);
+    const flags = this.ekf.step(current_A, voltage_V, temperature_C, dt_s, openStringShunt_A, ownCurrent_A);
     if (flags != 0) {
       this.stepsRejected++;
       return;
@@ -126,17 +162,6 @@ export class NodeEstimation {
       this.ekf.setResistanceScale(this.resistance.ratio, this.resistance.ratioVariance);
     }
     this.throughput.step(current_A, voltage_V, dt_s);
-    // Charge for the capacity pairs uses the filter's offset-corrected current (with the string
-    // open the current is known and carries no offset).
-    const open = openStringShunt_A == openStringShunt_A;
-    this.pairs.accumulate(open ? current_A : current_A - this.ekf.state(EkfState.CURRENT_BIAS_A), dt_s);
-    if (this.pairs.offer(this.ekf.soc, this.ekf.socVariance, this.capacity, this.ekf.biasVariance_A2)) {
-      const sigma = this.capacity.capacitySigma_Ah;
-      if (sigma < CAPACITY_FEEDBACK_SIGMA_REL * this.capacity.capacity_Ah) {
-        // The baseline keeps the nominal capacity, as the BMSs it stands for do.
-        this.ekf.setCapacity_Ah(this.capacity.capacity_Ah, sigma * sigma);
-      }
-    }
   }
 
   /**

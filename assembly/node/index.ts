@@ -268,7 +268,7 @@ function estimate(s: NodeState, dt_s: f32): void {
   const stringOpen = s.openStringStatuses >= OPEN_STRING_STATUSES && s.lastControllerStatus_ms >= 0
     && s.lastNow_ms - s.lastControllerStatus_ms <= OPEN_STRING_STATUS_AGE_ms;
   if (stringOpen) e.step(known_A, voltage_V, s.temperature_C, dt_s, shunt_A);
-  else e.step(shunt_A + known_A, voltage_V, s.temperature_C, dt_s);
+  else e.step(shunt_A + known_A, voltage_V, s.temperature_C, dt_s, NaN, known_A);
   if (e.started) {
     s.lifecycle.account(dt_s, s.voltage_mV / 1000, s.current_mA / 1000, s.temperature_C, e.ekf.soc, s.model.moduleCapacity_Ah(),
       s.model.minVoltage_V, s.model.maxVoltage_V, unixNow_s(s, s.lastNow_ms));
@@ -327,7 +327,7 @@ function report(s: NodeState): void {
     const stateId = makeId(Priority.STATE, MessageType.MODULE_STATE, ADDRESS_CONTROLLER, s.address);
     if (e !== null && e.started) {
       const flags = e.ekf.socSigma > SOC_SIGMA_UNCERTAIN ? StateFlag.UNCERTAIN : 0;
-      encodeModuleState(stateId, txBuffer, s.stateCounter, flags, e.ekf.soc, e.ekf.socSigma, e.capacity.capacity_Ah, e.capacity.capacitySigma_Ah);
+      encodeModuleState(stateId, txBuffer, s.stateCounter, flags, e.ekf.soc, e.ekf.socSigma, e.capacity_Ah, e.capacitySigma_Ah);
     } else {
       encodeModuleState(stateId, txBuffer, s.stateCounter, StateFlag.NO_MODEL, 0, 0, 0, 0);
     }
@@ -339,7 +339,7 @@ function report(s: NodeState): void {
     // R0 is reported at 25 degC and 50 % SOC so modules compare whatever their temperature.
     const r0 = e.resistance.r0Module_Ohm(0.5, 25);
     encodeModuleHealth(healthId, txBuffer, s.healthCounter, r0, e.resistance.ratioSigma * s.model.r0Module_Ohm(0.5, 25),
-      e.throughput.equivalentFullCycles, e.capacity.capacityRatio);
+      e.throughput.equivalentFullCycles, e.capacityRatio);
     s.healthCounter = e2eNextCounter(s.healthCounter);
     send(s, healthId, MODULE_HEALTH_LENGTH);
   }
@@ -393,7 +393,7 @@ function snapshotLifecycle(s: NodeState, now_ms: i64): void {
   const e = s.estimation;
   if (e === null || !e.started) return;
   const r0Nominal = s.model.r0Module_Ohm(0.5, 25);
-  s.lifecycle.snapshot(unixNow_s(s, now_ms), e.ekf.soc, e.ekf.socSigma, e.capacity.capacity_Ah, e.capacity.capacitySigma_Ah,
+  s.lifecycle.snapshot(unixNow_s(s, now_ms), e.ekf.soc, e.ekf.socSigma, e.capacity_Ah, e.capacitySigma_Ah,
     e.resistance.r0Module_Ohm(0.5, 25), e.resistance.ratioSigma * r0Nominal, r0Nominal,
     e.throughput.equivalentFullCycles, e.throughput.chargedCharge_Ah, e.throughput.dischargedCharge_Ah,
     e.throughput.chargedEnergy_Wh, e.throughput.dischargedEnergy_Wh);
@@ -649,9 +649,9 @@ export function socSigma(): f32 { const e = estimation(); return e === null || !
 export function socBaseline(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.baseline.soc; }
 export function voltageError_mV(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.state(EkfState.VOLTAGE_ERROR_V) * 1000; }
 export function currentBias_mA(): f32 { const e = estimation(); return e === null || !e.started ? NaN : e.ekf.state(4) * 1000; }
-export function capacityEstimate_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacity.capacity_Ah; }
-export function capacitySigma_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacity.capacitySigma_Ah; }
-export function capacityUpdates(): i32 { const e = estimation(); return e === null ? 0 : e.capacity.updates; }
+export function capacityEstimate_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacity_Ah; }
+export function capacitySigma_Ah(): f32 { const e = estimation(); return e === null ? NaN : e.capacitySigma_Ah; }
+export function capacityUpdates(): i32 { const e = estimation(); return e === null ? 0 : e.capacityUpdates; }
 export function resistanceEstimate_Ohm(soc: f32, temperature_C: f32): f32 { const e = estimation(); return e === null ? NaN : e.resistance.r0Module_Ohm(soc, temperature_C); }
 export function resistanceRatio(): f32 { const e = estimation(); return e === null ? NaN : e.resistance.ratio; }
 export function resistanceUpdates(): i32 { const e = estimation(); return e === null ? 0 : e.resistance.updates; }

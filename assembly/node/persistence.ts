@@ -74,10 +74,9 @@ export class NodePersistence {
     e.restoreHysteresis = load<f32>(b + StateOffset.HYSTERESIS);
     e.restoreBias_A = load<f32>(b + StateOffset.BIAS_A);
     e.restoreBiasVariance = load<f32>(b + StateOffset.BIAS_VARIANCE);
-    e.capacity.restore(load<f32>(b + StateOffset.CAPACITY_Ah), load<f32>(b + StateOffset.CAPACITY_VARIANCE));
+    e.restoreCapacity(load<f32>(b + StateOffset.CAPACITY_Ah), load<f32>(b + StateOffset.CAPACITY_VARIANCE));
     e.resistance.restore(load<f32>(b + StateOffset.R0_RATIO), load<f32>(b + StateOffset.R0_RATIO_VARIANCE));
     e.throughput.restore(load<f32>(b + StateOffset.DISCHARGED_Ah), load<f32>(b + StateOffset.CHARGED_Ah), load<f32>(b + StateOffset.DISCHARGED_Wh), load<f32>(b + StateOffset.CHARGED_Wh));
-    if (e.capacity.capacitySigma_Ah < <f32>0.03 * e.capacity.capacity_Ah) e.ekf.setCapacity_Ah(e.capacity.capacity_Ah);
     return true;
   }
 
@@ -94,8 +93,8 @@ export class NodePersistence {
     store<f32>(b + StateOffset.HYSTERESIS, e.ekf.state(EkfState.HYSTERESIS));
     store<f32>(b + StateOffset.BIAS_A, e.ekf.state(EkfState.CURRENT_BIAS_A));
     store<f32>(b + StateOffset.BIAS_VARIANCE, e.ekf.covariance(EkfState.CURRENT_BIAS_A, EkfState.CURRENT_BIAS_A));
-    store<f32>(b + StateOffset.CAPACITY_Ah, e.capacity.capacity_Ah);
-    store<f32>(b + StateOffset.CAPACITY_VARIANCE, e.capacity.capacitySigma_Ah * e.capacity.capacitySigma_Ah);
+    store<f32>(b + StateOffset.CAPACITY_Ah, e.capacity_Ah);
+    store<f32>(b + StateOffset.CAPACITY_VARIANCE, e.ekf.capacityVariance_Ah2);
     store<f32>(b + StateOffset.R0_RATIO, e.resistance.ratio);
     store<f32>(b + StateOffset.R0_RATIO_VARIANCE, e.resistance.ratioVariance);
     store<f32>(b + StateOffset.DISCHARGED_Ah, e.throughput.dischargedCharge_Ah);

@@ -65,7 +65,7 @@ export class CoulombCounter extends SocEstimator {
     return Mathf.sqrt(this.socVariance);
   }
 
-  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): i32 {
+  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN, ownCurrent_A: f32 = 0): i32 {
     const flags = checkSocInputs(this.limits, this.model, current_A, voltage_V, temperature_C, dt_s);
     this.lastInputFlags = flags;
     if (flags != 0) {

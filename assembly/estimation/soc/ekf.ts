@@ -4,13 +4,13 @@
 // states: the current-sensor offset and the voltage error that does not average out.
 // docs/estimation.md gives the equations and the tuning.
 //
-//   x = [z, iR1, iR2, h, b, d]  SOC, RC branch currents (A), hysteresis (-1..1), current-sensor
-//                               offset (A), slow voltage error (V)
+//   x = [z, iR1, iR2, h, b, d, q]  SOC, RC branch currents (A), hysteresis (-1..1), current-sensor
+//                               offset (A), slow voltage error (V), capacity error (Q / Qtrue - 1)
 //   i = i_measured - b          the true module current, positive = discharge
-//   z+   = z - eta dt / Q i                 eta = coulombic efficiency on charge, 1 on discharge
+//   z+   = z - eta dt / Q (1 + q) i         eta = coulombic efficiency on charge, 1 on discharge
 //   iRj+ = aj iRj + (1 - aj) i              aj = exp(-dt / tau_j)
 //   h+   = aH h - (1 - aH) sgn(i)           aH = exp(-|eta i gamma dt / Q|)
-//   b+   = b + w_b,  d+ = d + w_d           random walks
+//   b+   = b + w_b,  d+ = d + w_d,  q+ = q + w_q     random walks
 //   v    = OCV(z, T) + M h - k (R1 iR1 + R2 iR2 + R0 i) + d      k = resistance scale (SOH)
 //
 // d is the part of the voltage error that persists for hours: the voltage channel's offset, gain
@@ -19,6 +19,13 @@
 // that is off by d / slope; as a state (colored measurement noise by state augmentation, A. Gelb,
 // "Applied Optimal Estimation", MIT Press 1974, ch. 4) it caps the information the voltage gives
 // about SOC at an honest level, and the changing OCV slope over a discharge makes it observable.
+//
+// q is the capacity as a state of the SOC filter (joint estimation, Plett 2004 part 3, 4.2): Q is
+// the capacity the node was given (its capacity estimator's value), q how far the module's true
+// capacity is from it. A capacity error is one error for every step, not noise: as a state its
+// effect on the counted SOC grows with the charge counted, exactly, and where the voltage corrects
+// the SOC (an OCV step, a knee, the top of charge) the correlation built up while counting moves q.
+// On an LFP plateau this is the only way a node new to an aged module can learn what it holds.
 //
 // f32 throughout, fixed 6x6 covariance in a StaticArray, Joseph-form update expanded for a scalar
 // measurement (O(n^2)), covariance floors, ceilings and a correlation clip after every step.
@@ -36,9 +43,10 @@ export namespace EkfState {
   export const HYSTERESIS: i32 = 3;
   export const CURRENT_BIAS_A: i32 = 4;
   export const VOLTAGE_ERROR_V: i32 = 5;
+  export const CAPACITY_ERROR: i32 = 6;
 }
-export const EKF_STATES: i32 = 6;
-const N: i32 = 6;
+export const EKF_STATES: i32 = 7;
+const N: i32 = 7;
 
 /**
  * Noise and guard parameters. Defaults suit the reference node board (boards/strata-node-v1.json:
@@ -79,12 +87,26 @@ export class EkfTuning {
    * and above most of the LFP plateau (0.04-0.3 V in the Sony US26650FTC1 set).
    */
   flatSlope_V: f32 = 0.3;
-  /** How long a plateau's OCV error persists, s (hysteresis, temperature and ageing drift are slow). */
-  flatCorrelationTime_s: f32 = 60;
-  /** SOC random walk for unmodelled effects (self-discharge, capacity error), per sqrt(s). */
+  /** SOC random walk for unmodelled effects (self-discharge, leakage), per sqrt(s). */
   socRandomWalk_per_sqrt_s: f32 = 1.0e-5;
-  /** SOC over which a capacity error is treated as one correlated error (see predict); the capacity estimator's pair length. */
-  capacityCorrelation_soc: f32 = 0.2;
+  /**
+   * Random walk of the capacity error q, per sqrt(s): 1e-6 is 0.03 % a day, 0.6 % a year, the
+   * order of the fade of a cell in use (20 % over 8-10 years, Naumann 2018 for the Sony LFP cell).
+   */
+  capacityRandomWalk_per_sqrt_s: f32 = 1.0e-6;
+  /** Whether voltage corrections move q (joint estimation); false keeps q as a considered parameter (Schmidt-Kalman). */
+  learnCapacity: bool = true;
+  /**
+   * How well the SOC must be known, q aside, for q to learn (1 sigma of SOC): see learnsCapacity.
+   * A percent: the capacity target is 2 %, and a count from a SOC known to a percent over the 40-70
+   * points of a drive holds a 2 % capacity error at 1-1.5 points of SOC.
+   */
+  capacityAnchor_soc: f32 = 0.01;
+  /**
+   * OCV slope, V per unit SOC, at and above which q does not learn: see learnsCapacity. 1 V is
+   * where the Sony LFP set rises into its top of charge (above 97 %) and below the M50's lower knee.
+   */
+  capacitySteepSlope_V: f32 = 1.0;
   /** Averaging time of the current that drives the hysteresis state, s (see predict). */
   hysteresisAveraging_s: f32 = 1;
   /** Hysteresis-state random walk, per sqrt(s): lets the filter absorb a wrong gamma. */
@@ -128,6 +150,12 @@ const HYSTERESIS_VARIANCE_FLOOR: f32 = 1.0e-8;
 const HYSTERESIS_VARIANCE_CEILING: f32 = 1;
 /** Current-offset floor, A^2 (sigma 10 mA, a seventh of one code of the reference shunt channel). */
 const BIAS_VARIANCE_FLOOR_A2: f32 = 1.0e-4;
+/** Capacity-error floor (sigma 0.1 %) and ceiling (sigma 50 %). */
+const CAPACITY_VARIANCE_FLOOR: f32 = 1.0e-6;
+const CAPACITY_VARIANCE_CEILING: f32 = 0.25;
+/** Capacity error limits: the module holds between 1/2 and 2 times the capacity the node was given. */
+const CAPACITY_ERROR_MIN: f32 = -0.5;
+const CAPACITY_ERROR_MAX: f32 = 1.0;
 /** Voltage-error floor, V^2 (sigma 0.1 mV, a third of one code of the reference voltage channel). */
 const VOLTAGE_ERROR_VARIANCE_FLOOR_V2: f32 = 1.0e-8;
 /** Largest factor the flat-curve rule puts on the measurement variance. */
@@ -156,10 +184,8 @@ export class EkfSocEstimator extends SocEstimator {
   readonly x: StaticArray<f32> = new StaticArray<f32>(N);
   /** Covariance P, row-major 6x6, kept symmetric. */
   readonly P: StaticArray<f32> = new StaticArray<f32>(N * N);
-  /** Module capacity used by the filter, A s; setCapacity_Ah feeds a capacity estimate back. */
+  /** Module capacity the filter was given, A s (setCapacity_Ah); the state q corrects it. */
   private capacity_As: f32 = 0;
-  /** Relative variance of capacity_As (0 when it is taken as exact). */
-  private capacityRelativeVariance: f32 = 0;
   /** Resistance relative to the cell model (the SOH estimate) and its variance; setResistanceScale feeds it back. */
   private resistanceScale: f32 = 1;
   private resistanceScaleVariance: f32 = 0;
@@ -171,6 +197,8 @@ export class EkfSocEstimator extends SocEstimator {
   private loadCurrent2_A: f32 = 0;
   /** Current driving the hysteresis state: the offset-corrected current averaged over hysteresisAveraging_s, A. */
   private hysteresisCurrent_A: f32 = 0;
+  /** The measured (string) current's average was outside its noise deadband in the last step. */
+  private stringCurrentFlowing: bool = false;
   /** Normalised innovation averaged over the model correlation time (the monitor's statistic). */
   innovationMean: f32 = 0;
   /** Times the innovation monitor widened the SOC variance. */
@@ -179,6 +207,8 @@ export class EkfSocEstimator extends SocEstimator {
   boundCorrections: i32 = 0;
   /** Times a rest voltage showed the SOC far outside its bounds and reset it into them. */
   boundResets: i32 = 0;
+  /** Voltage updates that moved the capacity error q (learnsCapacity). */
+  capacityLearningUpdates: i32 = 0;
   /** Largest hysteresis magnitude of the cell model, V (NaN until first needed). */
   private maxHysteresis_V: f32 = NaN;
 
@@ -222,19 +252,33 @@ export class EkfSocEstimator extends SocEstimator {
   get biasVariance_A2(): f32 {
     return unchecked(this.P[EkfState.CURRENT_BIAS_A * N + EkfState.CURRENT_BIAS_A]);
   }
-  /** Module capacity the filter integrates against, Ah. */
+  /** Module capacity the filter integrates against, Q / (1 + q), Ah. */
   get capacity_Ah(): f32 {
-    return this.capacity_As / <f32>3600;
+    return this.capacity_As / (<f32>3600 * (<f32>1.0 + unchecked(this.x[EkfState.CAPACITY_ERROR])));
+  }
+  /** Variance of capacity_Ah, Ah^2 (first order in q's variance). */
+  get capacityVariance_Ah2(): f32 {
+    const c = this.capacity_Ah;
+    const q = <f32>1.0 + unchecked(this.x[EkfState.CAPACITY_ERROR]);
+    return c * c * unchecked(this.P[EkfState.CAPACITY_ERROR * N + EkfState.CAPACITY_ERROR]) / (q * q);
   }
   /**
-   * Replaces the module capacity (e.g. by the SOH estimate) and its variance; ignored unless the
-   * capacity is positive and both are finite. The variance makes the SOC uncertainty grow with
-   * the charge counted (see predict).
+   * Replaces the module capacity the filter counts with (the SOH estimate, a persisted value) and
+   * its variance: q restarts at 0 with the relative variance, uncorrelated. Ignored unless the
+   * capacity is positive and both are finite.
    */
   setCapacity_Ah(capacity_Ah: f32, variance_Ah2: f32 = 0): void {
     if (capacity_Ah > 0 && capacity_Ah < Infinity && variance_Ah2 >= 0 && variance_Ah2 < Infinity) {
       this.capacity_As = capacity_Ah * <f32>3600;
-      this.capacityRelativeVariance = variance_Ah2 / (capacity_Ah * capacity_Ah);
+      const P = this.P;
+      const q = EkfState.CAPACITY_ERROR;
+      for (let j = 0; j < N; j++) {
+        unchecked(P[q * N + j] = 0);
+        unchecked(P[j * N + q] = 0);
+      }
+      unchecked(this.x[q] = 0);
+      unchecked(P[q * N + q] = variance_Ah2 / (capacity_Ah * capacity_Ah));
+      this.guardCovariance();
     }
   }
   /**
@@ -254,13 +298,17 @@ export class EkfSocEstimator extends SocEstimator {
    * current (bleed, converter), taken without the offset, and the shunt channel's reading of the
    * zero string current, openStringShunt_A, measures the offset directly (observeCurrentOffset).
    * A reading beyond openStringLimit_A means current is flowing after all: the step is then an
-   * ordinary one with the shunt's reading added to current_A.
+   * ordinary one with the shunt's reading added to current_A. ownCurrent_A is the part of current_A
+   * the node knows exactly (its bleed and converter current) while the string is closed: it drives
+   * the hysteresis without the noise deadband (see predict).
    */
-  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): i32 {
+  step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN, ownCurrent_A: f32 = 0): i32 {
     let open = openStringShunt_A == openStringShunt_A;
     let current = current_A;
+    let own = ownCurrent_A;
     if (open && !(Mathf.abs(openStringShunt_A) <= this.openStringLimit_A())) {
       open = false;
+      own = current_A;
       current = current_A + openStringShunt_A;
     }
     const flags = checkSocInputs(this.limits, this.model, current, voltage_V, temperature_C, dt_s);
@@ -270,7 +318,7 @@ export class EkfSocEstimator extends SocEstimator {
       return flags;
     }
     if (this.capacity_As <= 0) this.capacity_As = this.model.moduleCapacity_Ah() * <f32>3600;
-    this.predict(current, temperature_C, dt_s, open);
+    this.predict(current, temperature_C, dt_s, open, own);
     this.update(current, voltage_V, temperature_C, open);
     if (open) this.observeCurrentOffset(openStringShunt_A);
     return 0;
@@ -304,7 +352,7 @@ export class EkfSocEstimator extends SocEstimator {
    * Time update over dt_s with the measured current held over the interval (the sample at the end
    * of an interval is its zero-order-hold value). Part of step(); public for tests.
    */
-  predict(current_A: f32, temperature_C: f32, dt_s: f32, currentKnown: bool = false): void {
+  predict(current_A: f32, temperature_C: f32, dt_s: f32, currentKnown: bool = false, ownCurrent_A: f32 = 0): void {
     const x = this.x;
     const t = this.tuning;
     const z = unchecked(x[EkfState.SOC]);
@@ -314,19 +362,28 @@ export class EkfSocEstimator extends SocEstimator {
     // the offset nor the sensor's noise.
     const current = currentKnown ? current_A : current_A - unchecked(x[EkfState.CURRENT_BIAS_A]);
     const eta: f32 = current < 0 ? this.model.coulombicEfficiency : <f32>1.0;
-    const socPerAmp = eta * dt_s / this.capacity_As;
+    // SOC per ampere with the given capacity, and with the capacity the state q says.
+    const socPerAmpGiven = eta * dt_s / this.capacity_As;
+    const socPerAmp = socPerAmpGiven * (<f32>1.0 + unchecked(x[EkfState.CAPACITY_ERROR]));
     const a1 = expNonPositive(-dt_s / p.tau1_s);
     const a2 = expNonPositive(-dt_s / p.tau2_s);
     // The hysteresis is driven by |i| and sgn(i), which white noise on a resting current does not
     // average out: with 0.27 A of noise per sample, h would decay towards 0 at rest while the
-    // cell's stays put. It is driven by the current averaged over hysteresisAveraging_s, with a
-    // deadband of three sigmas of that average's noise.
+    // cell's stays put. The measured part of the current drives it averaged over
+    // hysteresisAveraging_s, with a deadband of three sigmas of that average's noise; the part the
+    // node knows exactly (its own bleed and converter current, ownCurrent_A; all of it while the
+    // string is open) drives it as it is. A 0.11 A bleed is inside the 0.18 A deadband: counted
+    // with the noisy part, a bleeding NMC module's hysteresis went to its discharge branch while
+    // the filter's stayed at 0, and the filter read the hysteresis voltage as 0.6 points of SOC.
     const averaging = t.hysteresisAveraging_s;
     const weight: f32 = dt_s < averaging ? dt_s / averaging : <f32>1.0;
-    const averaged = this.hysteresisCurrent_A + weight * (current - this.hysteresisCurrent_A);
+    const exact: f32 = currentKnown ? current : ownCurrent_A;
+    const measured: f32 = currentKnown ? <f32>0.0 : current - ownCurrent_A;
+    const averaged = this.hysteresisCurrent_A + weight * (measured - this.hysteresisCurrent_A);
     this.hysteresisCurrent_A = averaged;
     const deadband = <f32>3.0 * t.currentNoise_A * Mathf.sqrt(<f32>0.5 * weight);
-    const driving: f32 = averaged > deadband ? averaged - deadband : averaged < -deadband ? averaged + deadband : <f32>0.0;
+    const driving: f32 = exact + (averaged > deadband ? averaged - deadband : averaged < -deadband ? averaged + deadband : <f32>0.0);
+    this.stringCurrentFlowing = averaged > deadband || averaged < -deadband;
     const aH = expNonPositive(-Mathf.abs(driving * this.model.hysteresisGamma * socPerAmp));
     const sign: f32 = driving > 0 ? <f32>1.0 : driving < 0 ? <f32>-1.0 : <f32>0.0;
 
@@ -354,6 +411,7 @@ export class EkfSocEstimator extends SocEstimator {
     unchecked(d[3] = aH);
     unchecked(d[4] = 1);
     unchecked(d[5] = 1);
+    unchecked(d[6] = 1);
     const known: f32 = currentKnown ? <f32>0.0 : <f32>1.0;
     unchecked(u[0] = known * socPerAmp);
     unchecked(u[1] = known * (a1 - <f32>1.0));
@@ -361,6 +419,7 @@ export class EkfSocEstimator extends SocEstimator {
     unchecked(u[3] = 0);
     unchecked(u[4] = 0);
     unchecked(u[5] = 0);
+    unchecked(u[6] = 0);
 
     // P = A P A^T + Q, entry by entry: (A P A^T)ij = di dj Pij + di uj Pib + ui dj Pbj + ui uj Pbb.
     // Current noise (white plus gain error) enters through the input gradient -u, adding
@@ -384,16 +443,24 @@ export class EkfSocEstimator extends SocEstimator {
         unchecked(P[j * N + i] = value);
       }
     }
+    // The capacity error enters the SOC alone, dz+/dq = -socPerAmpGiven i: A = E A' with
+    // E = I + v e0 e_q^T, so P = E P' E^T, which changes row and column 0 only (row q of P' is q's own).
+    const q = EkfState.CAPACITY_ERROR;
+    const v = -socPerAmpGiven * current;
+    const pqq = unchecked(P[q * N + q]);
+    unchecked(P[0] += v * (<f32>2.0 * unchecked(P[q]) + v * pqq));
+    for (let j = 1; j < N; j++) {
+      const value = unchecked(P[j]) + v * unchecked(P[q * N + j]);
+      unchecked(P[j] = value);
+      unchecked(P[j * N] = value);
+    }
     const socWalk = t.socRandomWalk_per_sqrt_s;
     const hysteresisWalk = t.hysteresisRandomWalk_per_sqrt_s;
     const biasWalk = t.biasRandomWalk_A_per_sqrt_s;
     const voltageWalk = t.voltageErrorRandomWalk_V_per_sqrt_s;
-    // A relative capacity error e makes the counted SOC wrong by e times the charge counted, and
-    // the same e for every step: a correlated error. As a random walk it is spread over
-    // capacityCorrelation_soc of counted SOC (variance e^2 L per unit of counted SOC, exact after
-    // L, slower beyond), so the voltage is listened to more the further the count has run.
-    const counted = Mathf.abs(socPerAmp * current);
-    unchecked(P[0] += socWalk * socWalk * dt_s + this.capacityRelativeVariance * t.capacityCorrelation_soc * counted);
+    const capacityWalk = t.capacityRandomWalk_per_sqrt_s;
+    unchecked(P[0] += socWalk * socWalk * dt_s);
+    unchecked(P[q * N + q] += capacityWalk * capacityWalk * dt_s);
     unchecked(P[3 * N + 3] += hysteresisWalk * hysteresisWalk * dt_s);
     unchecked(P[4 * N + 4] += biasWalk * biasWalk * dt_s);
     unchecked(P[5 * N + 5] += voltageWalk * voltageWalk * dt_s);
@@ -423,6 +490,7 @@ export class EkfSocEstimator extends SocEstimator {
     unchecked(c[3] = p.hysteresis_V);
     unchecked(c[4] = currentKnown ? <f32>0.0 : r0);
     unchecked(c[5] = 1);
+    unchecked(c[6] = 0);
 
     const expectedOverpotential = r0 * current + r1 * this.loadCurrent1_A + r2 * this.loadCurrent2_A;
     const r = this.measurementVariance(expectedOverpotential, slope, this.stepLength_s);
@@ -431,8 +499,39 @@ export class EkfSocEstimator extends SocEstimator {
     if (this.monitorInnovation(innovation, cpc + r, slope)) cpc = this.projectCovariance();
     this.innovation_V = innovation;
     this.innovationVariance_V2 = cpc + r;
-    this.applyScalarUpdate(innovation, r, cpc);
+    const learns = this.learnsCapacity(slope);
+    if (learns) this.capacityLearningUpdates++;
+    this.applyScalarUpdate(innovation, r, cpc, learns ? -1 : -2);
     this.applyRestVoltageBounds(voltage_V, temperature_C, expectedOverpotential);
+  }
+
+  /**
+   * Whether this voltage update may move the capacity error q: only while the SOC would be known to
+   * capacityAnchor_soc if q were known, i.e. the SOC's variance conditioned on q,
+   * P_zz - P_zq^2 / P_qq, is below capacityAnchor_soc^2. Then a SOC the voltage corrects is a
+   * count that ran from a known SOC with the wrong capacity, and the correction is q's to take.
+   * After a cold start on a plateau (SOC known to several percent, offset unknown) q, the SOC and
+   * the offset are all but unobservable together and a linearised joint update runs off with them
+   * (q reached its clamp, 48 Ah for 24, in the first half hour of a drive); q is then a considered
+   * parameter (its gain zero, the Joseph form keeps P exact) until the SOC has been pinned.
+   * Nor does q learn where the OCV is steeper than capacitySteepSlope_V: there the voltage pins the
+   * SOC so tightly (its variance at the floor) that a few tenths of a percent of model error over
+   * the CC-CV taper at the top of charge (overpotential falling from 0.5C to C/20) looks like a
+   * count that ran 5-20 % off, and moved q by that much on a new LFP module in the benchmark.
+   * Nor while no string current flows (its average inside the noise deadband, see predict): at rest
+   * or under the node's own bleed the count grows by a percent an hour while relaxation and the
+   * hysteresis move the voltage by millivolts the model does not follow exactly, which read as a
+   * capacity 1-11 % off (a balancing NMC pack at rest).
+   * These rules are tuned on the harness, not derived: docs/estimation.md gives the numbers.
+   */
+  private learnsCapacity(slope_V: f32): bool {
+    const t = this.tuning;
+    if (!t.learnCapacity || !(Mathf.abs(slope_V) < t.capacitySteepSlope_V)) return false;
+    if (!this.stringCurrentFlowing) return false;
+    const q = EkfState.CAPACITY_ERROR;
+    const pzq = unchecked(this.P[q]);
+    const anchor = t.capacityAnchor_soc;
+    return unchecked(this.P[0]) - pzq * pzq / unchecked(this.P[q * N + q]) < anchor * anchor;
   }
 
   /**
@@ -482,24 +581,27 @@ export class EkfSocEstimator extends SocEstimator {
     // stale persisted state), and through the correlations a jump of several points would
     // otherwise be booked partly to the current offset, which the zero-current calibration and
     // the steep stretches measure far better.
-    this.applyScalarUpdate(bound - z, SOC_BOUND_SIGMA * SOC_BOUND_SIGMA, cpc, true);
+    this.applyScalarUpdate(bound - z, SOC_BOUND_SIGMA * SOC_BOUND_SIGMA, cpc, EkfState.SOC);
     this.boundCorrections++;
   }
 
   /**
    * Scalar measurement update for the row in c, with pc = P c^T and cpc = c P c^T already in
    * place (projectCovariance): gain, state, Joseph-form covariance, state clamps and guards.
+   * only: -1 the Kalman gain on every state; a state index, a gain on that state alone; -2 every
+   * state but q (q a considered parameter).
    */
-  private applyScalarUpdate(innovation: f32, r: f32, cpc: f32, socOnly: bool = false): void {
+  private applyScalarUpdate(innovation: f32, r: f32, cpc: f32, only: i32 = -1): void {
     const x = this.x;
     const P = this.P;
     const pc = this.pc;
     const s = cpc + r;
     const k = this.k;
     for (let i = 0; i < N; i++) {
-      // socOnly: a gain on the SOC alone (a suboptimal gain, which the Joseph form below keeps
-      // exact), for corrections whose cause is known to be the SOC.
-      unchecked(k[i] = socOnly && i != EkfState.SOC ? <f32>0.0 : pc[i] / s);
+      // A gain on one state alone (a suboptimal gain, which the Joseph form below keeps exact),
+      // for corrections whose cause is known to be that state.
+      const gated = only == -2 ? i == EkfState.CAPACITY_ERROR : only >= 0 && i != only;
+      unchecked(k[i] = gated ? <f32>0.0 : pc[i] / s);
       unchecked(x[i] += k[i] * innovation);
     }
     // Joseph form (I - KC) P (I - KC)^T + r K K^T, expanded for a scalar measurement:
@@ -563,12 +665,16 @@ export class EkfSocEstimator extends SocEstimator {
    *    one independent look per tau_m, whatever the tick rate. Near rest the overpotential
    *    vanishes and the voltage is trusted; under heavy load the filter relies on the charge count;
    *  - where the OCV is flatter than s_flat (an LFP plateau), the whole is multiplied by
-   *    g = 1 + (tau_flat / dt) ((s_flat / s)^2 - 1): the one-state hysteresis and a 24-point table
-   *    place a plateau's few millivolts to a few percent of SOC at best, and the piecewise-linear
-   *    slope there changes from segment to segment, so the linearised filter would read features
-   *    into it that are not there. The voltage is then worth one look per tau_flat, discounted by
-   *    how much flatter than s_flat the curve is; the filter coulomb-counts across the plateau
-   *    with its offset state and corrects where the curve is steep. g is 1 at s_flat (continuous).
+   *    g = (s_flat / s)^4: the one-state hysteresis and a 24-point table place a plateau's few
+   *    millivolts to a few percent of SOC at best, and the piecewise-linear slope there changes
+   *    from segment to segment, so the linearised filter would read features into it that are not
+   *    there. What the voltage tells about the SOC (s^2 / variance) then falls as s^6 below s_flat:
+   *    across the plateau the filter coulomb-counts with its offset and capacity states, on the
+   *    gentler slopes either side (the Sony set's 15-40 % and 72-80 %) it listens in proportion.
+   *    g is 1 at s_flat (continuous). The exponent
+   *    is tuned on the harness (docs/estimation.md): the earlier 1 + (60 s / dt)((s_flat / s)^2 - 1)
+   *    made a 0.13 V stretch worth one look every few hours, and a count with a capacity 20 %
+   *    off ran 10 points off before the filter listened.
    */
   measurementVariance(overpotential_V: f32, slope_V: f32, dt_s: f32): f32 {
     const t = this.tuning;
@@ -579,8 +685,8 @@ export class EkfSocEstimator extends SocEstimator {
     const slope = Mathf.abs(slope_V);
     if (slope >= t.flatSlope_V) return variance;
     const ratio = t.flatSlope_V / slope;
-    const flatLooks: f32 = dt_s > 0 && dt_s < t.flatCorrelationTime_s ? t.flatCorrelationTime_s / dt_s : <f32>1.0;
-    const inflation = <f32>1.0 + flatLooks * (ratio * ratio - <f32>1.0);
+    const squared = ratio * ratio;
+    const inflation = squared * squared;
     // Also catches slope == 0 (ratio infinite) and NaN.
     return inflation < MAX_NOISE_INFLATION ? variance * inflation : variance * MAX_NOISE_INFLATION;
   }
@@ -644,7 +750,7 @@ export class EkfSocEstimator extends SocEstimator {
     const margin = this.limits.voltageMargin_V;
     if (!(voltage_V >= this.model.minVoltage_V - margin && voltage_V <= this.model.maxVoltage_V + margin)) return false;
     const voltageError = unchecked(this.x[EkfState.VOLTAGE_ERROR_V]);
-    const voltageErrorVariance = unchecked(this.P[N * N - 1]);
+    const voltageErrorVariance = unchecked(this.P[EkfState.VOLTAGE_ERROR_V * N + EkfState.VOLTAGE_ERROR_V]);
     const soc = this.model.socFromOcv(voltage_V - voltageError, temperature_C);
     this.model.evaluate(soc, temperature_C, this.parameters);
     const p = this.parameters;
@@ -665,7 +771,7 @@ export class EkfSocEstimator extends SocEstimator {
     const biasVariance = unchecked(this.P[EkfState.CURRENT_BIAS_A * N + EkfState.CURRENT_BIAS_A]);
     this.initialise(soc, socVariance, 0, HYSTERESIS_VARIANCE_UNKNOWN, bias, biasVariance);
     unchecked(this.x[EkfState.VOLTAGE_ERROR_V] = voltageError);
-    unchecked(this.P[N * N - 1] = voltageErrorVariance);
+    unchecked(this.P[EkfState.VOLTAGE_ERROR_V * N + EkfState.VOLTAGE_ERROR_V] = voltageErrorVariance);
     this.setCovariance(EkfState.SOC, EkfState.HYSTERESIS, hysteresisCorrelation);
     this.setCovariance(EkfState.SOC, EkfState.VOLTAGE_ERROR_V, voltageCorrelation);
     this.guardCovariance();
@@ -734,13 +840,13 @@ export class EkfSocEstimator extends SocEstimator {
     this.guardCovariance();
   }
 
-  /** State element (EkfState index); NaN outside 0..5. */
+  /** State element (EkfState index); NaN outside 0..6. */
   state(index: i32): f32 {
     if (index < 0 || index >= N) return NaN;
     return unchecked(this.x[index]);
   }
 
-  /** Covariance element; NaN outside 0..5. */
+  /** Covariance element; NaN outside 0..6. */
   covariance(row: i32, column: i32): f32 {
     if (row < 0 || row >= N || column < 0 || column >= N) return NaN;
     return unchecked(this.P[row * N + column]);
@@ -763,7 +869,11 @@ export class EkfSocEstimator extends SocEstimator {
   private initialise(soc: f32, socVariance: f32, hysteresis: f32, hysteresisVariance: f32, bias_A: f32, biasVariance_A2: f32): void {
     const x = this.x;
     const P = this.P;
+    // The capacity error belongs to the module, not to this start: it keeps its value and variance.
+    const q = EkfState.CAPACITY_ERROR;
+    const capacityVariance = unchecked(P[q * N + q]);
     for (let i = 0; i < N * N; i++) unchecked(P[i] = 0);
+    unchecked(P[q * N + q] = capacityVariance);
     const rc = this.tuning.initialRcCurrentSigma_A;
     const voltageError = this.tuning.voltageErrorSigma_V;
     unchecked(x[EkfState.SOC] = soc);
@@ -799,6 +909,8 @@ export class EkfSocEstimator extends SocEstimator {
     const voltageLimit = <f32>3.0 * this.tuning.voltageErrorSigma_V;
     const voltageError = unchecked(x[EkfState.VOLTAGE_ERROR_V]);
     unchecked(x[EkfState.VOLTAGE_ERROR_V] = voltageError < -voltageLimit ? -voltageLimit : voltageError > voltageLimit ? voltageLimit : voltageError);
+    const capacityError = unchecked(x[EkfState.CAPACITY_ERROR]);
+    unchecked(x[EkfState.CAPACITY_ERROR] = capacityError < CAPACITY_ERROR_MIN ? CAPACITY_ERROR_MIN : capacityError > CAPACITY_ERROR_MAX ? CAPACITY_ERROR_MAX : capacityError);
   }
 
   /**
@@ -821,6 +933,9 @@ export class EkfSocEstimator extends SocEstimator {
       } else if (i == EkfState.CURRENT_BIAS_A) {
         floor = BIAS_VARIANCE_FLOOR_A2;
         ceiling = t.initialBiasSigma_A * t.initialBiasSigma_A;
+      } else if (i == EkfState.CAPACITY_ERROR) {
+        floor = CAPACITY_VARIANCE_FLOOR;
+        ceiling = CAPACITY_VARIANCE_CEILING;
       } else if (i == EkfState.VOLTAGE_ERROR_V) {
         floor = VOLTAGE_ERROR_VARIANCE_FLOOR_V2;
         ceiling = t.voltageErrorSigma_V * t.voltageErrorSigma_V;

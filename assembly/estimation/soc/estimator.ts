@@ -58,9 +58,10 @@ export abstract class SocEstimator {
    * Advances by dt_s with the current measured over that interval and the voltage at its end.
    * Returns SocInputFlag bits; 0 = taken. openStringShunt_A, when not NaN, says the string was open:
    * current_A is then the module's own known current and openStringShunt_A the shunt channel's
-   * reading of zero (estimators without an offset state ignore it).
+   * reading of zero (estimators without an offset state ignore it). ownCurrent_A is the part of
+   * current_A the module's node draws itself and knows exactly (estimators may ignore it).
    */
-  abstract step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN): i32;
+  abstract step(current_A: f32, voltage_V: f32, temperature_C: f32, dt_s: f32, openStringShunt_A: f32 = NaN, ownCurrent_A: f32 = 0): i32;
   /** Estimated SOC, 0..1. */
   abstract get soc(): f32;
   /** Variance of soc (what a warm start persists). */

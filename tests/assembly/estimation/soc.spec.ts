@@ -182,14 +182,14 @@ describe("EKF input rejection", () => {
 });
 
 describe("EKF measurement variance", () => {
-  it("inflates the measurement variance below flatSlope, continuously and per unit time", () => {
+  it("inflates the measurement variance below flatSlope by (s_flat / s)^4, continuously", () => {
     const ekf = new EkfSocEstimator(hand, quietTuning());
-    // No overpotential; sigma_v = 10 mV, s_flat = 0.3 V, tau_flat = 60 s.
+    // No overpotential; sigma_v = 10 mV, s_flat = 0.3 V.
     expect(ekf.measurementVariance(0, 1.0, 1)).toBeCloseTo(1.0e-4, 9);
     expect(ekf.measurementVariance(0, 0.3, 1)).toBeCloseTo(1.0e-4, 9);
-    // s = 0.1: g = 1 + 60 ((0.3 / 0.1)^2 - 1) = 481 at dt = 1 s; 4801 at dt = 0.1 s.
-    expect(ekf.measurementVariance(0, -0.1, 1)).toBeCloseTo(481.0e-4, 7);
-    expect(ekf.measurementVariance(0, 0.1, 0.1)).toBeCloseTo(4801.0e-4, 6);
+    // s = 0.1: g = (0.3 / 0.1)^4 = 81, whatever the step (the correlated part's looks are in the base).
+    expect(ekf.measurementVariance(0, -0.1, 1)).toBeCloseTo(81.0e-4, 7);
+    expect(ekf.measurementVariance(0, 0.1, 0.1)).toBeCloseTo(81.0e-4, 7);
     // Just below s_flat the factor is close to 1: no jump.
     expect(ekf.measurementVariance(0, 0.2999, 1)).toBeLessThan(1.05e-4);
     // A flat segment: capped at 10^6.
@@ -463,15 +463,70 @@ describe("EKF sensor offsets", () => {
     log<string>("hysteresis after 30 min at rest with 0.27 A of current noise: " + ekf.hysteresis.toString());
     expect(ekf.hysteresis).toBeLessThan(-0.95);
   });
-  it("grows the SOC variance with the charge counted against an uncertain capacity", () => {
-    const ekf = new EkfSocEstimator(hand, quietTuning());
+  it("grows the SOC variance with the charge counted against an uncertain capacity, as one correlated error", () => {
+    const t = quietTuning();
+    t.capacityRandomWalk_per_sqrt_s = 0;
+    const ekf = new EkfSocEstimator(hand, t);
     clearCovariance(ekf);
     ekf.setState(EkfState.SOC, 0.5);
     ekf.setCovariance(0, 0, 0.01);
-    // 1 Ah +- 5 %: 1 A for 36 s counts 0.01 of SOC; Pzz += 0.05^2 * 0.2 * 0.01 = 5e-6.
+    // 1 Ah +- 5 %: P_qq = 0.0025. 1 A for 36 s counts v = -0.01 of SOC per unit q:
+    // Pzz += v^2 Pqq = 2.5e-7, Pzq = v Pqq = -2.5e-5.
     ekf.setCapacity_Ah(1, 0.0025);
+    expect(ekf.covariance(EkfState.CAPACITY_ERROR, EkfState.CAPACITY_ERROR)).toBeCloseTo(0.0025, 9);
+    // setCapacity_Ah applies the covariance floors; the offset's would add u^2 Pbb to Pzz here.
+    ekf.setCovariance(EkfState.CURRENT_BIAS_A, EkfState.CURRENT_BIAS_A, 0);
     ekf.predict(1, 25, 36);
-    expect(ekf.covariance(0, 0)).toBeCloseTo(0.010005, 8);
+    expect(ekf.covariance(0, 0)).toBeCloseTo(0.01000025, 9);
+    expect(ekf.covariance(0, EkfState.CAPACITY_ERROR)).toBeCloseTo(-2.5e-5, 10);
+    // The same error for the next 0.01: after 0.02 counted, Pzz = 0.01 + 0.02^2 Pqq = 0.010001
+    // (a random walk would give 0.0100005).
+    ekf.predict(1, 25, 36);
+    expect(ekf.covariance(0, 0)).toBeCloseTo(0.010001, 9);
+    expect(ekf.covariance(0, EkfState.CAPACITY_ERROR)).toBeCloseTo(-5.0e-5, 10);
+    // With q = 0.25 (the module holds 1 / 1.25 = 0.8 Ah) the count runs 25 % faster.
+    ekf.setState(EkfState.CAPACITY_ERROR, 0.25);
+    ekf.setState(EkfState.SOC, 0.5);
+    ekf.predict(1, 25, 36);
+    expect(ekf.soc).toBeCloseTo(0.4875, 6);
+    expect(ekf.capacity_Ah).toBeCloseTo(0.8, 6);
+  });
+  it("learns the capacity of a module 20 % smaller than it was told, and keeps it out of a cold start", () => {
+    const module = new SimulatedModule(nmc, 0.9);
+    module.capacity_Ah = 0.8 * module.capacity_Ah;
+    const nominal = nmc.moduleCapacity_Ah();
+    const ekf = new EkfSocEstimator(nmc);
+    ekf.setCapacity_Ah(nominal, 0.15 * 0.15 * nominal * nominal);
+    // Cold start: the SOC is not known well enough for q to learn; the first update leaves q alone.
+    ekf.restore(0.6, 0.3 * 0.3, 0, 0, 0.01, 0);
+    ekf.step(<f32>module.capacity_Ah, <f32>module.step(module.capacity_Ah, 25, 0.1), 25, 0.1);
+    expect(ekf.state(EkfState.CAPACITY_ERROR)).toBe(0);
+    expect(ekf.capacityLearningUpdates).toBe(0);
+    const result = closedLoop(ekf, module, 5400, 600, 0, 3, 0.1);
+    const error = Math.abs(<f64>ekf.capacity_Ah / module.capacity_Ah - 1.0);
+    log<string>("capacity learned: " + ekf.capacity_Ah.toString() + " Ah for " + module.capacity_Ah.toString() + " (sigma "
+      + Mathf.sqrt(ekf.capacityVariance_Ah2).toString() + "), " + ekf.capacityLearningUpdates.toString() + " learning updates; SOC max error after 600 s "
+      + result.maxErrorAfterSettle.toString());
+    expect(ekf.capacityLearningUpdates).toBeGreaterThan(0);
+    // From 25 % off (a count with the nominal capacity) to within 5 %, the filter's own 3 sigma holding.
+    expect(error).toBeLessThan(0.05);
+    expect(error).toBeLessThan(3.0 * Math.sqrt(<f64>ekf.capacityVariance_Ah2) / module.capacity_Ah);
+    expect(result.maxErrorAfterSettle).toBeLessThan(0.02);
+  });
+  it("keeps the capacity as a considered parameter when learning is off (Schmidt-Kalman)", () => {
+    const module = new SimulatedModule(nmc, 0.9);
+    module.capacity_Ah = 0.8 * module.capacity_Ah;
+    const nominal = nmc.moduleCapacity_Ah();
+    const t = new EkfTuning();
+    t.learnCapacity = false;
+    const ekf = new EkfSocEstimator(nmc, t);
+    ekf.setCapacity_Ah(nominal, 0.15 * 0.15 * nominal * nominal);
+    ekf.restore(0.9, 1.0e-4, 0, 0, 0.01, 0);
+    const result = closedLoop(ekf, module, 3600, 600, 0, 4, 0.1);
+    expect(ekf.state(EkfState.CAPACITY_ERROR)).toBe(0);
+    expect(ekf.capacityLearningUpdates).toBe(0);
+    // The SOC is still corrected by the voltage, and its variance owns up to the capacity it does not know.
+    expect(<f64>result.outside3Sigma).toBeLessThan(0.01 * <f64>result.stepsAfterSettle);
   });
 });
 

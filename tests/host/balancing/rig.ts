@@ -23,19 +23,26 @@ export function runUntil(sim: Simulation, max_s: number, done: () => boolean, ea
 }
 
 /**
- * LFP modules whose nodes know their SOC: each module rests at the steep low end of the curve (the
- * node anchors its SOC on the voltage there), is charged to its SOC at 1C with its node counting,
- * and parks (PERSIST); module and node flash then go into the pack, where the nodes warm-start.
+ * LFP modules whose nodes know their SOC and capacity, as nodes in service do: each module rests at
+ * the steep low end of the curve (the node anchors its SOC on the voltage there), is charged at 1C
+ * to 95 % and discharged to its SOC with its node counting (the charge across the 15-40 % slope and
+ * the 72-80 % step teaches the node its module's capacity; a node new to a module knows it to
+ * 15 % only), and parks (PERSIST); module and node flash then go into the pack, where the nodes
+ * warm-start.
  */
 export function anchoredLfpModules(socs: readonly number[], seed = 100): CarriedModule[] {
   const anchor = 0.05;
+  const top = 0.95;
+  const charge_s = Math.round(((top - anchor) * 3600) / 0.1) * 0.1;
   return socs.map((soc, k) => {
-    const charge_s = Math.round(((soc - anchor) * 3600) / 0.1) * 0.1;
+    const discharge_s = Math.round(((top - soc) * 3600) / 0.1) * 0.1;
+    const end_s = 600 + charge_s + 600 + discharge_s;
     const sim = new Simulation(validateScenario({
       name: `lfp-${k}`, seed: seed + k, balancing: "none",
       pack: { modules: 1, model: "ecm", cell: "sony-us26650ftc1", parallel: 1, initialSoc: anchor },
-      load: [{ type: "rest", duration_s: 600 }, { type: "current", cRate: -1, duration_s: charge_s }, { type: "rest", duration_s: 60 }],
-      vehicle: [{ at_s: 0, contactors: "close" }, { at_s: 600 + charge_s + 30, chargeMode: "parked" }],
+      load: [{ type: "rest", duration_s: 600 }, { type: "current", cRate: -1, duration_s: charge_s }, { type: "rest", duration_s: 600 },
+        { type: "current", cRate: 1, duration_s: discharge_s }, { type: "rest", duration_s: 60 }],
+      vehicle: [{ at_s: 0, contactors: "close" }, { at_s: end_s + 30, chargeMode: "parked" }],
     }, "lfp"));
     sim.run();
     const node = sim.nodes[0]!;
