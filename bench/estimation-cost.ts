@@ -47,7 +47,6 @@ function entrySource(blob: Uint8Array, parts: { ekf: boolean; coulomb: boolean; 
     parts.ekf ? 'import { EkfSocEstimator } from "../assembly/estimation/soc/ekf";' : "",
     parts.coulomb ? 'import { CoulombCounter } from "../assembly/estimation/soc/coulomb";' : "",
     parts.soh ? 'import { ResistanceEstimator } from "../assembly/estimation/soh/resistance";' : "",
-    parts.soh ? 'import { CapacityEstimator, CapacityPairBuilder } from "../assembly/estimation/soh/capacity";' : "",
     parts.soh ? 'import { Throughput } from "../assembly/estimation/soh/throughput";' : "",
     `const blob = memory.data<u8>([${Array.from(blob).join(",")}]);`,
     `const BLOB_LENGTH: i32 = ${blob.length};`,
@@ -78,13 +77,11 @@ function entrySource(blob: Uint8Array, parts: { ekf: boolean; coulomb: boolean; 
   if (parts.soh) {
     lines.push(
       "let resistance: ResistanceEstimator | null = null;",
-      "let capacity: CapacityEstimator | null = null;",
-      "let pairs: CapacityPairBuilder | null = null;",
       "let throughput: Throughput | null = null;",
-      "export function makeSoh(): void { resistance = new ResistanceEstimator(model); capacity = new CapacityEstimator(model.moduleCapacity_Ah(), <f32>0.5); pairs = new CapacityPairBuilder(model); throughput = new Throughput(model.moduleCapacity_Ah()); }",
-      "export function runSoh(steps: i32): f32 { const r = resistance!; const q = capacity!; const b = pairs!; const t = throughput!; let soc: f32 = 0.9;",
-      "  for (let k = 0; k < steps; k++) { const i = current(k); const v = voltage(k, i); soc -= i * <f32>0.1 / <f32>18000; r.step(i, v, soc, 25, 0.1); b.accumulate(i, 0.1); b.offer(soc, 1.0e-4, q); t.step(i, v, 0.1); }",
-      "  return r.ratio + q.capacity_Ah + t.equivalentFullCycles; }",
+      "export function makeSoh(): void { resistance = new ResistanceEstimator(model); throughput = new Throughput(model.moduleCapacity_Ah()); }",
+      "export function runSoh(steps: i32): f32 { const r = resistance!; const t = throughput!; let soc: f32 = 0.9;",
+      "  for (let k = 0; k < steps; k++) { const i = current(k); const v = voltage(k, i); soc -= i * <f32>0.1 / <f32>18000; r.step(i, v, soc, 25, 0.1); t.step(i, v, 0.1); }",
+      "  return r.ratio + t.equivalentFullCycles; }",
     );
   }
   return lines.filter((l) => l !== "").join("\n");
@@ -146,9 +143,9 @@ export async function runEstimationCostBench(): Promise<{ rows: string[] }> {
     const crc_ns = time((n) => e.checkBlob!(n), 200);
     const parse_ns = time((n) => e.parseBlob!(n), 200);
     const instructions = instructionsOfLastCall(binary, ["setup", "makeEkf", "stepEkfOnce", "stepEkfOnce"]);
-    rows.push(`| EKF step (6 states, ${id}), V8 | ${ekf_ns.toFixed(0)} ns | best of 5 x 200,000 steps; ${instructions === undefined ? "instruction count unavailable" : `${instructions} wasm instructions per step (wabt interpreter trace)`} |`);
+    rows.push(`| EKF step (7 states with the capacity, ${id}), V8 | ${ekf_ns.toFixed(0)} ns | best of 5 x 200,000 steps; ${instructions === undefined ? "instruction count unavailable" : `${instructions} wasm instructions per step (wabt interpreter trace)`} |`);
     rows.push(`| coulomb-counting step (${id}), V8 | ${coulomb_ns.toFixed(0)} ns | same inputs |`);
-    rows.push(`| SOH step: RLS + pair builder + throughput (${id}), V8 | ${soh_ns.toFixed(0)} ns | AWTLS solves only when a pair completes |`);
+    rows.push(`| SOH step: RLS + throughput (${id}), V8 | ${soh_ns.toFixed(0)} ns | the capacity is the EKF's state |`);
     const crcInstructions = instructionsOfLastCall(binary, ["checkBlobOnce"]);
     rows.push(`| blob CRC-32, ${blob.length} B (nibble table), V8 | ${(crc_ns / 1000).toFixed(1)} us | ${(crc_ns / blob.length).toFixed(1)} ns/byte; ${crcInstructions === undefined ? "" : `${(crcInstructions / blob.length).toFixed(1)} wasm instructions per byte`} |`);
     rows.push(`| blob parse (CRC + checks + copy), V8 | ${(parse_ns / 1000).toFixed(1)} us | once at init |`);
@@ -165,7 +162,7 @@ export async function runEstimationCostBench(): Promise<{ rows: string[] }> {
   rows.push(`| code: cell model + blob parser + CRC (with the benchmark glue) | ${base} B | -O3, stub runtime, aborts as traps; blob data excluded |`);
   rows.push(`| code: + EKF | +${withEkf - base} B | |`);
   rows.push(`| code: + coulomb counting (without EKF) | +${withCoulomb - base} B | |`);
-  rows.push(`| code: + SOH (RLS, AWTLS, throughput) on top of the EKF | +${withSoh - withEkf} B | |`);
+  rows.push(`| code: + SOH (RLS, throughput) on top of the EKF | +${withSoh - withEkf} B | |`);
   rows.push(`| code: everything | ${all} B | |`);
   return { rows };
 }

@@ -186,7 +186,7 @@ export function runSecondLifeBench(): { rows: string[] } {
     `Out of service on the same day, ${SHELF_DAYS} days on a shelf at ${SHELF_C} °C, passports read from the flash copies through`,
     `the node firmware, \`regroup\` into ${NEW_PACKS} packs of ${MODULES} from the ${modules.length} modules, started with the records and with them wiped.`,
     "",
-    "| used pack | ageing before use (fade, R growth) | days used | simulated | true capacity fade | capacity pairs per node | SOC error at shutdown max / RMS | capacity error at shutdown max / RMS | R0 error at shutdown max / RMS |",
+    "| used pack | ageing before use (fade, R growth) | days used | simulated | true capacity fade | capacity learning updates per node (10 Hz) | SOC error at shutdown max / RMS | capacity error at shutdown max / RMS | R0 error at shutdown max / RMS |",
     "|---|---|---|---|---|---|---|---|---|",
     ...usedRows,
     "",
@@ -245,7 +245,7 @@ export function runSecondLifeBench(): { rows: string[] } {
       capacity.storage.push(s.trueCapacity_Ah / s.storedCapacity_Ah - 1);
       const capError = now.capacity_Ah / now.trueCapacity_Ah - 1;
       if (Math.abs(capError) > Math.abs(worst.error)) {
-        worst = { serial: m.serial, origin: m.origin, error: capError, parts: `${s.capacityPairs} pairs; ${pct(s.capacity_Ah / s.trueCapacity_Ah - 1)} at shutdown, ${pct(s.trueCapacity_Ah / s.storedCapacity_Ah - 1)} from calendar fade on the shelf` };
+        worst = { serial: m.serial, origin: m.origin, error: capError, parts: `${s.capacityPairs} capacity learning updates; ${pct(s.capacity_Ah / s.trueCapacity_Ah - 1)} at shutdown, ${pct(s.trueCapacity_Ah / s.storedCapacity_Ah - 1)} from calendar fade on the shelf` };
       }
     });
   }
