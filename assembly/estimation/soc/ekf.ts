@@ -20,9 +20,9 @@
 // "Applied Optimal Estimation", MIT Press 1974, ch. 4) it caps the information the voltage gives
 // about SOC at an honest level, and the changing OCV slope over a discharge makes it observable.
 //
-// q is the capacity as a state of the SOC filter (joint estimation, Plett 2004 part 3, 4.2): Q is
-// the capacity the node was given (its capacity estimator's value), q how far the module's true
-// capacity is from it. A capacity error is one error for every step, not noise: as a state its
+// q is the capacity as a state of the SOC filter (joint estimation, Plett 2004 part 3): Q is the
+// capacity the node was given (nominal, or its persisted estimate; setCapacity_Ah), q how far the
+// module's true capacity is from it. A capacity error is one error for every step, not noise: as a state its
 // effect on the counted SOC grows with the charge counted, exactly, and where the voltage corrects
 // the SOC (an OCV step, a knee, the top of charge) the correlation built up while counting moves q.
 // On an LFP plateau this is the only way a node new to an aged module can learn what it holds.
@@ -104,7 +104,7 @@ export class EkfTuning {
   capacityAnchor_soc: f32 = 0.01;
   /**
    * OCV slope, V per unit SOC, at and above which q does not learn: see learnsCapacity. 1 V is
-   * where the Sony LFP set rises into its top of charge (above 97 %) and below the M50's lower knee.
+   * where the Sony LFP set rises into its top of charge (above about 97 %).
    */
   capacitySteepSlope_V: f32 = 1.0;
   /** Averaging time of the current that drives the hysteresis state, s (see predict). */
