@@ -10,7 +10,7 @@ export class BalanceModules {
   readonly states: ModuleStates;
   /** 1-sigma of the SOC estimate (SocEstimator.socSigma), 0..1. */
   readonly socSigma: StaticArray<f32> = new StaticArray<f32>(MAX_PACK_MODULES);
-  /** 1-sigma of the capacity estimate (CapacityEstimator.capacitySigma_Ah), Ah. */
+  /** 1-sigma of the node's capacity estimate (its SOC filter's capacity state), Ah. */
   readonly capacitySigma_Ah: StaticArray<f32> = new StaticArray<f32>(MAX_PACK_MODULES);
   /** Module terminal voltage, V. */
   readonly voltage_V: StaticArray<f32> = new StaticArray<f32>(MAX_PACK_MODULES);

@@ -1,4 +1,5 @@
-// Total capacity by approximate weighted total least squares (AWTLS): G. L. Plett, "Recursive
+// Total capacity by approximate weighted total least squares (AWTLS), a library: the node learns
+// its capacity as a state of its SOC filter instead (docs/estimation.md, "Capacity"). G. L. Plett, "Recursive
 // approximate weighted total least squares estimation of battery cell total capacity",
 // J. Power Sources 196 (2011) 2319-2331.
 //
