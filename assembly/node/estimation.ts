@@ -76,8 +76,11 @@ export class NodeEstimation {
   get capacity_Ah(): f32 {
     return this.started ? this.ekf.capacity_Ah : this.startCapacity_Ah;
   }
+  get capacityVariance_Ah2(): f32 {
+    return this.started ? this.ekf.capacityVariance_Ah2 : this.startCapacityVariance_Ah2;
+  }
   get capacitySigma_Ah(): f32 {
-    return Mathf.sqrt(this.started ? this.ekf.capacityVariance_Ah2 : this.startCapacityVariance_Ah2);
+    return Mathf.sqrt(this.capacityVariance_Ah2);
   }
   /** Capacity SOH: capacity over the parameter set's nominal module capacity. */
   get capacityRatio(): f32 {

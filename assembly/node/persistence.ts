@@ -94,7 +94,7 @@ export class NodePersistence {
     store<f32>(b + StateOffset.BIAS_A, e.ekf.state(EkfState.CURRENT_BIAS_A));
     store<f32>(b + StateOffset.BIAS_VARIANCE, e.ekf.covariance(EkfState.CURRENT_BIAS_A, EkfState.CURRENT_BIAS_A));
     store<f32>(b + StateOffset.CAPACITY_Ah, e.capacity_Ah);
-    store<f32>(b + StateOffset.CAPACITY_VARIANCE, e.ekf.capacityVariance_Ah2);
+    store<f32>(b + StateOffset.CAPACITY_VARIANCE, e.capacityVariance_Ah2);
     store<f32>(b + StateOffset.R0_RATIO, e.resistance.ratio);
     store<f32>(b + StateOffset.R0_RATIO_VARIANCE, e.resistance.ratioVariance);
     store<f32>(b + StateOffset.DISCHARGED_Ah, e.throughput.dischargedCharge_Ah);

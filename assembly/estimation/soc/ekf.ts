@@ -46,6 +46,12 @@ export namespace EkfState {
   export const CAPACITY_ERROR: i32 = 6;
 }
 export const EKF_STATES: i32 = 7;
+/** Which states a scalar update may move (applyScalarUpdate). */
+namespace Gain {
+  export const ALL: i32 = 0;
+  export const SOC_ONLY: i32 = 1;
+  export const ALL_BUT_CAPACITY: i32 = 2;
+}
 const N: i32 = 7;
 
 /**
@@ -501,7 +507,7 @@ export class EkfSocEstimator extends SocEstimator {
     this.innovationVariance_V2 = cpc + r;
     const learns = this.learnsCapacity(slope);
     if (learns) this.capacityLearningUpdates++;
-    this.applyScalarUpdate(innovation, r, cpc, learns ? -1 : -2);
+    this.applyScalarUpdate(innovation, r, cpc, learns ? Gain.ALL : Gain.ALL_BUT_CAPACITY);
     this.applyRestVoltageBounds(voltage_V, temperature_C, expectedOverpotential);
   }
 
@@ -581,26 +587,26 @@ export class EkfSocEstimator extends SocEstimator {
     // stale persisted state), and through the correlations a jump of several points would
     // otherwise be booked partly to the current offset, which the zero-current calibration and
     // the steep stretches measure far better.
-    this.applyScalarUpdate(bound - z, SOC_BOUND_SIGMA * SOC_BOUND_SIGMA, cpc, EkfState.SOC);
+    this.applyScalarUpdate(bound - z, SOC_BOUND_SIGMA * SOC_BOUND_SIGMA, cpc, Gain.SOC_ONLY);
     this.boundCorrections++;
   }
 
   /**
    * Scalar measurement update for the row in c, with pc = P c^T and cpc = c P c^T already in
    * place (projectCovariance): gain, state, Joseph-form covariance, state clamps and guards.
-   * only: -1 the Kalman gain on every state; a state index, a gain on that state alone; -2 every
-   * state but q (q a considered parameter).
+   * gain (Gain): the Kalman gain on every state, on the SOC alone, or on every state but q.
    */
-  private applyScalarUpdate(innovation: f32, r: f32, cpc: f32, only: i32 = -1): void {
+  private applyScalarUpdate(innovation: f32, r: f32, cpc: f32, gain: i32 = Gain.ALL): void {
     const x = this.x;
     const P = this.P;
     const pc = this.pc;
     const s = cpc + r;
     const k = this.k;
     for (let i = 0; i < N; i++) {
-      // A gain on one state alone (a suboptimal gain, which the Joseph form below keeps exact),
-      // for corrections whose cause is known to be that state.
-      const gated = only == -2 ? i == EkfState.CAPACITY_ERROR : only >= 0 && i != only;
+      // A gain held at zero is a suboptimal gain, which the Joseph form below keeps exact: on the
+      // SOC alone for corrections whose cause is known to be the SOC, without q while q is a
+      // considered parameter.
+      const gated = gain == Gain.SOC_ONLY ? i != EkfState.SOC : gain == Gain.ALL_BUT_CAPACITY && i == EkfState.CAPACITY_ERROR;
       unchecked(k[i] = gated ? <f32>0.0 : pc[i] / s);
       unchecked(x[i] += k[i] * innovation);
     }
